@@ -1,0 +1,125 @@
+# forkless - one non-recursive GNU Makefile.
+#
+#   make               library, tool, tests, helpers in build/
+#   make check         build and run every test
+#   make check SAN=address,undefined   the same with sanitizers, in build-san/
+#   make valgrind      the test suite under valgrind
+#   make bench         build and run the side-by-side benchmark
+#   make install       PREFIX=/usr/local DESTDIR=
+
+VERSION   := 0.1.0
+SOVERSION := 0
+PREFIX    ?= /usr/local
+LIBDIR    ?= $(PREFIX)/lib
+INCDIR    ?= $(PREFIX)/include
+BINDIR    ?= $(PREFIX)/bin
+MANDIR    ?= $(PREFIX)/share/man
+PKGDIR    ?= $(LIBDIR)/pkgconfig
+
+CC        ?= cc
+OPT       ?= -O2
+CFLAGS    ?= $(OPT) -g
+WARN      := -Wall -Wextra -Wshadow -Wstrict-prototypes -Wmissing-prototypes -Wno-unused-parameter
+ALLCFLAGS := -std=gnu11 $(WARN) -Iinclude -Isrc -MMD -MP $(CFLAGS)
+
+ifdef SAN
+B         := build-san
+SANFLAGS  := -fsanitize=$(SAN) -fno-omit-frame-pointer -fno-sanitize-recover=all
+else
+B         := build
+SANFLAGS  :=
+endif
+
+LIB_SRC   := src/builder.c src/config.c src/run.c src/process.c src/launch_vfork.c
+CHILD_SRC := src/child.c
+LIB_OBJ   := $(LIB_SRC:src/%.c=$(B)/obj/%.o) $(B)/obj/child.o $(B)/obj/sys_clone.o
+PIC_OBJ   := $(LIB_OBJ:.o=.pic.o)
+
+SONAME    := libforkless.so.$(SOVERSION)
+SO        := $(B)/libforkless.so.$(VERSION)
+TEST_SRC  := $(wildcard tests/test_*.c)
+TEST_OBJ  := $(TEST_SRC:tests/%.c=$(B)/obj/tests/%.o) $(B)/obj/tests/main.o
+BENCH_SRC := $(wildcard bench/*.c)
+
+all: $(B)/libforkless.a $(B)/libforkless.so $(B)/forkless $(B)/tests/forkless-test \
+     $(B)/true-static $(B)/forkless-bench forkless.pc
+
+# The child executor runs between clone and exec: no sanitizer runtime there,
+# and no loop turned into a libc call.
+CHILD_FLAGS := -fno-sanitize=all -fno-tree-loop-distribute-patterns -fno-stack-protector
+
+$(B)/obj/child.o: $(CHILD_SRC)
+	@mkdir -p $(@D)
+	$(CC) $(ALLCFLAGS) -fvisibility=hidden $(CHILD_FLAGS) -c -o $@ $<
+$(B)/obj/child.pic.o: $(CHILD_SRC)
+	@mkdir -p $(@D)
+	$(CC) $(ALLCFLAGS) -fvisibility=hidden -fPIC $(CHILD_FLAGS) -c -o $@ $<
+$(B)/obj/sys_clone.o $(B)/obj/sys_clone.pic.o: src/sys_clone.S
+	@mkdir -p $(@D)
+	$(CC) -c -o $@ $<
+$(B)/obj/%.o: src/%.c
+	@mkdir -p $(@D)
+	$(CC) $(ALLCFLAGS) -fvisibility=hidden $(SANFLAGS) -c -o $@ $<
+$(B)/obj/%.pic.o: src/%.c
+	@mkdir -p $(@D)
+	$(CC) $(ALLCFLAGS) -fvisibility=hidden -fPIC $(SANFLAGS) -c -o $@ $<
+
+$(B)/libforkless.a: $(LIB_OBJ)
+	rm -f $@ && ar rcs $@ $^
+$(SO): $(PIC_OBJ) src/libforkless.map
+	$(CC) -shared -Wl,-soname,$(SONAME) -Wl,--version-script=src/libforkless.map \
+	      -Wl,-z,defs -Wl,-z,now $(SANFLAGS) -o $@ $(PIC_OBJ) -lpthread
+$(B)/libforkless.so: $(SO)
+	ln -sf $(notdir $(SO)) $(B)/$(SONAME) && ln -sf $(SONAME) $@
+
+$(B)/forkless: tools/forkless.c $(B)/libforkless.a
+	@mkdir -p $(@D)
+	$(CC) $(ALLCFLAGS) $(SANFLAGS) -o $@ $< $(B)/libforkless.a -lpthread
+
+$(B)/obj/tests/%.o: tests/%.c
+	@mkdir -p $(@D)
+	$(CC) $(ALLCFLAGS) $(SANFLAGS) -c -o $@ $<
+# Tests link the shared library, as users do.
+$(B)/tests/forkless-test: $(TEST_OBJ) $(B)/libforkless.so
+	@mkdir -p $(@D)
+	$(CC) $(SANFLAGS) -o $@ $(TEST_OBJ) -L$(B) -lforkless -Wl,-rpath,'$$ORIGIN/..' -lpthread
+
+$(B)/true-static: bench/true.c.in
+	@mkdir -p $(@D)
+	$(CC) -O2 -static -x c -o $@ $<
+
+$(B)/forkless-bench: $(BENCH_SRC) $(B)/libforkless.a
+	$(CC) $(ALLCFLAGS) -o $@ $(BENCH_SRC) $(B)/libforkless.a -lpthread -lm
+
+forkless.pc: forkless.pc.in Makefile
+	sed -e 's|@PREFIX@|$(PREFIX)|; s|@LIBDIR@|$(LIBDIR)|; s|@INCDIR@|$(INCDIR)|; s|@VERSION@|$(VERSION)|' $< > $@
+
+check: all
+	$(B)/tests/forkless-test
+
+VALGRIND := valgrind -q --error-exitcode=99 --leak-check=full --show-leak-kinds=definite \
+	    --errors-for-leak-kinds=definite --trace-children=no
+valgrind: all
+	FORKLESS_TEST_VALGRIND=1 $(VALGRIND) $(B)/tests/forkless-test
+
+bench: all
+	$(B)/forkless-bench
+
+install: all
+	install -d $(DESTDIR)$(LIBDIR) $(DESTDIR)$(INCDIR) $(DESTDIR)$(BINDIR) \
+		$(DESTDIR)$(PKGDIR) $(DESTDIR)$(MANDIR)/man1 $(DESTDIR)$(MANDIR)/man3
+	install -m 644 include/forkless.h $(DESTDIR)$(INCDIR)/
+	install -m 755 $(SO) $(DESTDIR)$(LIBDIR)/
+	ln -sf $(notdir $(SO)) $(DESTDIR)$(LIBDIR)/$(SONAME)
+	ln -sf $(SONAME) $(DESTDIR)$(LIBDIR)/libforkless.so
+	install -m 644 $(B)/libforkless.a $(DESTDIR)$(LIBDIR)/
+	install -m 755 $(B)/forkless $(DESTDIR)$(BINDIR)/
+	install -m 644 forkless.pc $(DESTDIR)$(PKGDIR)/
+	install -m 644 man/man1/*.1 $(DESTDIR)$(MANDIR)/man1/
+	install -m 644 man/man3/*.3 $(DESTDIR)$(MANDIR)/man3/
+
+clean:
+	rm -rf build build-san forkless.pc
+
+.PHONY: all check valgrind bench install clean
+-include $(wildcard $(B)/obj/*.d $(B)/obj/tests/*.d)

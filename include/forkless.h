@@ -1,0 +1,339 @@
+/*
+ * forkless.h - create Linux processes without fork().
+ *
+ * The builder API mirrors the 2026 kernel proposal so that code maps one to
+ * one onto the syscalls if they land: fl_pidfd_open(0, FL_PIDFD_EMPTY) gives
+ * a handle for a process that does not run yet, fl_pidfd_config() configures
+ * it (modelled on fsconfig()), fl_pidfd_spawn_run() starts it, and the same fd
+ * is then the child's pidfd.
+ *
+ * Conventions: every function returns a value >= 0 on success or a negative
+ * errno value on failure; errno is not used.  Output parameters are untouched
+ * on failure unless their description says otherwise.
+ */
+#ifndef FORKLESS_H
+#define FORKLESS_H
+
+#include <sched.h>
+#include <signal.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/resource.h>
+#include <sys/types.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#define FL_VERSION_MAJOR 0
+#define FL_VERSION_MINOR 1
+#define FL_VERSION_PATCH 0
+
+/* ---- handles ----------------------------------------------------------- */
+
+/* fl_pidfd_open() flag: with pid == 0, open an empty (not yet started) process. */
+#define FL_PIDFD_EMPTY 0x1u
+
+/*
+ * fl_pidfd_open - open a process handle.
+ *
+ * pid == 0 with FL_PIDFD_EMPTY: returns a new builder handle (an fd with
+ * O_CLOEXEC) for a process that does not run yet.  Configure it with
+ * fl_pidfd_config() and start it with fl_pidfd_spawn_run().
+ * pid > 0 with flags == 0: returns a pidfd for the existing process (pidfd_open(2)).
+ *
+ * Errors: -EINVAL bad pid/flags combination; -EMFILE, -ENFILE, -ENOMEM;
+ * whatever pidfd_open(2) returns (-ESRCH, -ENOSYS, -EPERM under seccomp).
+ */
+int fl_pidfd_open(pid_t pid, unsigned int flags);
+
+/* ---- configuration ----------------------------------------------------- */
+
+/* Commands for fl_pidfd_config(), as fsconfig(2) has them. */
+enum fl_config_cmd {
+	FL_CONFIG_SET_FLAG = 0,    /* key is a boolean; value NULL, aux 0 */
+	FL_CONFIG_SET_STRING = 1,  /* value: const char *, parsed per key */
+	FL_CONFIG_SET_BINARY = 2,  /* value: pointer to aux bytes (per-key type) */
+	FL_CONFIG_SET_FD = 5,      /* aux: an fd (duplicated; caller keeps its own) */
+	FL_CONFIG_SET_INT = 9,     /* aux: the integer */
+	FL_CONFIG_SET_STRINGV = 10, /* value: NULL-terminated char *const[] */
+	FL_CONFIG_UNSET = 11,      /* reset key to its default */
+};
+
+/*
+ * fl_pidfd_config - set one attribute of a not yet started process.
+ *
+ * Keys (see fl_pidfd_config(3) for the value forms each accepts):
+ *   path argv envp execfd cwd umask setsid pgroup ctty sigmask sigdefault
+ *   rlimit.<name> (every RLIMIT_*, e.g. rlimit.nofile) uid gid groups cgroup
+ *   pdeathsig affinity mempolicy sched_policy sched_priority inherit_fds
+ *
+ * Returns 0.  Errors: -EBADF fd is not open; -EINVAL fd is not a forkless
+ * handle, unknown key, wrong command for the key or a value out of range;
+ * -EBUSY the process was already started (or a run failed: a handle runs
+ * once); -EBADFD the handle was created by another process (after fork());
+ * -ENOMEM.  On error the configuration is unchanged: nothing is half-applied.
+ */
+int fl_pidfd_config(int fd, unsigned int cmd, const char *key,
+		    const void *value, int aux);
+
+/* ---- actions ----------------------------------------------------------- */
+
+/* Action types, applied in array order in the child. */
+enum fl_action_type {
+	FL_ACTION_CLOSE = 1,       /* close(fd) */
+	FL_ACTION_DUP2 = 2,        /* dup2(fd, newfd); fd == newfd keeps fd open across exec */
+	FL_ACTION_FCHDIR = 3,      /* fchdir(fd) */
+	FL_ACTION_OPEN = 4,        /* newfd = openat(fd or AT_FDCWD, arg -> struct fl_open) */
+	FL_ACTION_CLOSE_RANGE = 5, /* close_range(fd, newfd < 0 ? ~0U : newfd, flags) */
+	FL_ACTION_CHDIR = 6,       /* chdir((const char *)arg) */
+	FL_ACTION_INHERIT = 7,     /* keep fd open in the child (no other effect) */
+};
+
+/* A fixed-size action record, as in the kernel proposal. */
+struct fl_action {
+	uint32_t type;
+	uint32_t flags;
+	int32_t fd;
+	int32_t newfd;
+	uint64_t arg;
+};
+
+/* What FL_ACTION_OPEN's arg points to (open_how plus the path). */
+struct fl_open {
+	const char *path;
+	uint64_t flags;   /* O_* flags; O_CLOEXEC is cleared on newfd */
+	uint64_t mode;
+	uint64_t resolve; /* RESOLVE_* (openat2); 0 uses openat */
+};
+
+/* ---- running ----------------------------------------------------------- */
+
+/*
+ * Stages reported in struct fl_error: which step failed.  The child applies
+ * them in this order (FL_STAGE_ACTION for each action, in array order).
+ */
+enum fl_stage {
+	FL_STAGE_NONE = 0,
+	FL_STAGE_CONFIG,     /* validation in the caller; no process was created */
+	FL_STAGE_CLONE,      /* creating the process */
+	FL_STAGE_FDTABLE,    /* unsharing the descriptor table */
+	FL_STAGE_CGROUP,     /* joining the configured cgroup */
+	FL_STAGE_SIGDEFAULT, /* resetting signal dispositions */
+	FL_STAGE_SETSID,
+	FL_STAGE_PGROUP,
+	FL_STAGE_CTTY,
+	FL_STAGE_RLIMIT,     /* index: the RLIMIT_* resource */
+	FL_STAGE_SCHED,
+	FL_STAGE_AFFINITY,
+	FL_STAGE_MEMPOLICY,
+	FL_STAGE_UMASK,
+	FL_STAGE_PDEATHSIG,
+	FL_STAGE_GROUPS,
+	FL_STAGE_GID,
+	FL_STAGE_UID,
+	FL_STAGE_CWD,
+	FL_STAGE_ACTION,     /* index: the action */
+	FL_STAGE_CLOSE_FDS,  /* closing descriptors not named by actions */
+	FL_STAGE_SIGMASK,
+	FL_STAGE_EXEC,
+	FL_STAGE_KILLED,     /* the child died before exec (err ECHILD); index: signal */
+	FL_STAGE_MAX_
+};
+
+/* Where a failed run reports what went wrong. */
+struct fl_error {
+	int err;   /* positive errno value */
+	int stage; /* enum fl_stage */
+	int index; /* action index, RLIMIT_* resource, signal; -1 when none */
+};
+
+/* fl_spawn_args.flags */
+#define FL_SPAWN_INHERIT_FDS 0x1u /* classic inheritance: keep every non-CLOEXEC fd */
+#define FL_SPAWN_NO_SEARCH 0x2u   /* exec a bare name as a relative path: no $PATH search */
+
+/* Arguments of fl_pidfd_spawn_run(); zero means "use the configured value". */
+struct fl_spawn_args {
+	uint64_t size;                  /* sizeof(struct fl_spawn_args) */
+	uint64_t flags;                 /* FL_SPAWN_* */
+	const char *path;               /* overrides "path" */
+	char *const *argv;              /* overrides "argv" */
+	char *const *envp;              /* overrides "envp" */
+	const struct fl_action *actions;
+	uint64_t nactions;
+	struct fl_error *error;         /* filled on failure if not NULL */
+};
+
+#define FL_SPAWN_ARGS_SIZE_VER0 64
+
+/*
+ * fl_pidfd_spawn_run - start the process configured on handle fd.
+ *
+ * args (may be NULL, with size 0) adds per-run overrides and actions.  size is
+ * sizeof(*args); a larger size is accepted if the extra bytes are zero.
+ *
+ * The file to run is args->path, else "path", else argv[0]; a name without
+ * '/' is searched in the caller's $PATH as execvp(3) does (unless
+ * FL_SPAWN_NO_SEARCH).  envp defaults to the caller's environ at this call.
+ *
+ * The child applies, in the order of enum fl_stage, the configured attributes,
+ * then the actions, closes every fd that no action names (unless
+ * FL_SPAWN_INHERIT_FDS or the "inherit_fds" key), sets its signal mask and
+ * execs.  The caller is blocked until the exec succeeded or failed.
+ *
+ * Returns the child's pid; fd (the same number) is now the child's pidfd,
+ * O_CLOEXEC.  On failure no child, zombie or fd is left, args->error is
+ * filled and the handle is spent (-EBUSY on a second run).
+ * Errors: -EBADF, -EINVAL, -EBUSY, -EBADFD as for fl_pidfd_config();
+ * -EFAULT NULL argv; -E2BIG size too small, non-zero extra bytes, or argv
+ * and envp over ARG_MAX; -EAGAIN (RLIMIT_NPROC); and every error the child's
+ * steps and execve(2) can return, with the stage in args->error.
+ */
+int fl_pidfd_spawn_run(int fd, struct fl_spawn_args *args, size_t size);
+
+/* ---- started processes ------------------------------------------------- */
+
+/*
+ * fl_pidfd_wait - wait for the process of pidfd fd to change state.
+ *
+ * flags: WEXITED is implied; WNOHANG, WSTOPPED, WCONTINUED, WNOWAIT as in
+ * waitid(2).  Stores a waitpid()-style status in *ret_status (may be NULL).
+ * On a handle whose process has not started yet it waits for the start and
+ * then the exit (with WNOHANG it returns 0).
+ * Returns the pid, or 0 with WNOHANG and nothing to report.
+ * Errors: -EBADF, -EINVAL (not a pidfd or handle), -ECHILD (not our child or
+ * already reaped; a handle whose run failed), -EINTR.
+ */
+int fl_pidfd_wait(int fd, int *ret_status, int flags);
+
+/*
+ * fl_pidfd_kill - send signal sig to the process of pidfd fd.
+ * Returns 0.  Errors: -ESRCH the process has exited, or the handle was not
+ * started; -EBADF, -EINVAL, -EPERM as pidfd_send_signal(2).
+ */
+int fl_pidfd_kill(int fd, int sig);
+
+/* ---- one call ---------------------------------------------------------- */
+
+/*
+ * fl_spawn - run path with argv and envp (NULL: a snapshot of environ) and
+ * nactions actions; a path without '/' is searched in $PATH.
+ * Returns the child's pid (reap it with waitpid(2)).  On failure *ret_error
+ * (may be NULL) says which step failed.  Errors: as fl_pidfd_spawn_run().
+ */
+pid_t fl_spawn(const char *path, char *const argv[], char *const envp[],
+	       const struct fl_action *actions, size_t nactions,
+	       struct fl_error *ret_error);
+
+/* fl_strstage - the name of a stage ("exec", "action", ...); never NULL. */
+const char *fl_strstage(int stage);
+
+/*
+ * fl_strerror_r - format e as "STAGE[ INDEX]: strerror(err)" into buf.
+ * Returns buf.  Always NUL-terminates when len > 0.
+ */
+char *fl_strerror_r(const struct fl_error *e, char *buf, size_t len);
+
+/* ---- typed helpers ----------------------------------------------------- */
+
+static inline int fl_pidfd_set_path(int fd, const char *path)
+{
+	return fl_pidfd_config(fd, FL_CONFIG_SET_STRING, "path", path, 0);
+}
+
+static inline int fl_pidfd_set_argv(int fd, char *const argv[])
+{
+	return fl_pidfd_config(fd, FL_CONFIG_SET_STRINGV, "argv", argv, 0);
+}
+
+static inline int fl_pidfd_set_envp(int fd, char *const envp[])
+{
+	return fl_pidfd_config(fd, FL_CONFIG_SET_STRINGV, "envp", envp, 0);
+}
+
+static inline int fl_pidfd_set_cwd(int fd, const char *dir)
+{
+	return fl_pidfd_config(fd, FL_CONFIG_SET_STRING, "cwd", dir, 0);
+}
+
+static inline int fl_pidfd_set_cwd_fd(int fd, int dirfd)
+{
+	return fl_pidfd_config(fd, FL_CONFIG_SET_FD, "cwd", NULL, dirfd);
+}
+
+static inline int fl_pidfd_set_umask(int fd, mode_t mask)
+{
+	return fl_pidfd_config(fd, FL_CONFIG_SET_INT, "umask", NULL, (int)mask);
+}
+
+static inline int fl_pidfd_set_setsid(int fd)
+{
+	return fl_pidfd_config(fd, FL_CONFIG_SET_FLAG, "setsid", NULL, 0);
+}
+
+static inline int fl_pidfd_set_pgroup(int fd, pid_t pgid)
+{
+	return fl_pidfd_config(fd, FL_CONFIG_SET_INT, "pgroup", NULL, pgid);
+}
+
+static inline int fl_pidfd_set_sigmask(int fd, const sigset_t *set)
+{
+	return fl_pidfd_config(fd, FL_CONFIG_SET_BINARY, "sigmask", set, sizeof(*set));
+}
+
+static inline int fl_pidfd_set_sigdefault(int fd, const sigset_t *set)
+{
+	return fl_pidfd_config(fd, FL_CONFIG_SET_BINARY, "sigdefault", set, sizeof(*set));
+}
+
+/* resource is RLIMIT_*; the key is "rlimit.<name>" */
+int fl_pidfd_set_rlimit(int fd, int resource, const struct rlimit *rl);
+
+static inline int fl_pidfd_set_uid(int fd, uid_t uid)
+{
+	return fl_pidfd_config(fd, FL_CONFIG_SET_INT, "uid", NULL, (int)uid);
+}
+
+static inline int fl_pidfd_set_gid(int fd, gid_t gid)
+{
+	return fl_pidfd_config(fd, FL_CONFIG_SET_INT, "gid", NULL, (int)gid);
+}
+
+static inline int fl_pidfd_set_groups(int fd, const gid_t *groups, size_t n)
+{
+	return fl_pidfd_config(fd, FL_CONFIG_SET_BINARY, "groups", groups,
+			       (int)(n * sizeof(gid_t)));
+}
+
+static inline int fl_pidfd_set_cgroup_fd(int fd, int cgroupfd)
+{
+	return fl_pidfd_config(fd, FL_CONFIG_SET_FD, "cgroup", NULL, cgroupfd);
+}
+
+static inline int fl_pidfd_set_pdeathsig(int fd, int sig)
+{
+	return fl_pidfd_config(fd, FL_CONFIG_SET_INT, "pdeathsig", NULL, sig);
+}
+
+static inline int fl_pidfd_set_affinity(int fd, const cpu_set_t *set)
+{
+	return fl_pidfd_config(fd, FL_CONFIG_SET_BINARY, "affinity", set, sizeof(*set));
+}
+
+static inline int fl_pidfd_set_ctty_fd(int fd, int ttyfd)
+{
+	return fl_pidfd_config(fd, FL_CONFIG_SET_FD, "ctty", NULL, ttyfd);
+}
+
+static inline int fl_pidfd_set_sched(int fd, int policy, int priority)
+{
+	int r = fl_pidfd_config(fd, FL_CONFIG_SET_INT, "sched_policy", NULL, policy);
+	return r < 0 ? r : fl_pidfd_config(fd, FL_CONFIG_SET_INT, "sched_priority",
+					   NULL, priority);
+}
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* FORKLESS_H */

@@ -1,0 +1,369 @@
+/*
+ * builder.c - the process builder front end: fl_pidfd_open(0, FL_PIDFD_EMPTY),
+ * fl_pidfd_config(), fl_pidfd_spawn_run(), and waiting/killing on its handle.
+ *
+ * A handle is a memfd (O_CLOEXEC) whose inode identifies it; the library keeps
+ * its configuration in a table indexed by fd number and checks, on every call,
+ * that the fd still refers to that memfd (the number may have been closed and
+ * reused) and that the caller is the process that created it (a fork() child
+ * gets a copy of the fd and of the table, and must not use either).  After a
+ * successful run the child's pidfd is dup3()'d onto the handle's number.
+ */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <fcntl.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "internal.h"
+#include "sys.h"
+
+enum { B_CONFIG, B_RUNNING, B_STARTED, B_SPENT };
+
+struct builder {
+	dev_t dev;
+	ino_t ino;
+	pid_t owner;
+	int state;
+	int refs; /* the table's reference plus waiters' */
+	struct fl__config cfg;
+};
+
+static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
+static pthread_cond_t state_changed = PTHREAD_COND_INITIALIZER;
+static struct builder **table;
+static size_t table_len;
+
+static void builder_put(struct builder *b)
+{
+	if (--b->refs == 0) {
+		fl__config_free(&b->cfg);
+		free(b);
+	}
+}
+
+/* Drop the table's entry for fd (lock held). */
+static void table_drop(int fd)
+{
+	struct builder *b = table[fd];
+
+	table[fd] = NULL;
+	/* Another process's entry (we are a fork child) holds fds and memory
+	 * that are copies: release only what is ours to release, the memory. */
+	if (b->owner != getpid()) {
+		b->cfg.execfd = b->cfg.cwd_fd = b->cfg.ctty_fd = b->cfg.cgroup_fd = -1;
+	}
+	builder_put(b);
+}
+
+/* Whether fd is a pidfd: its fdinfo has a "Pid:" line (pidfd_send_signal as a fallback). */
+static int is_pidfd(int fd)
+{
+	char path[48], buf[512];
+	ssize_t n;
+	int f;
+
+	snprintf(path, sizeof(path), "/proc/self/fdinfo/%d", fd);
+	f = open(path, O_RDONLY | O_CLOEXEC);
+	if (f < 0) {
+		long r = fl__sys4(__NR_pidfd_send_signal, fd, 0, NULL, 0);
+		return r == 0 || r == -ESRCH || r == -EPERM;
+	}
+	n = read(f, buf, sizeof(buf) - 1);
+	close(f);
+	buf[n > 0 ? n : 0] = 0;
+	return strstr(buf, "\nPid:") != NULL;
+}
+
+/*
+ * Find the builder of fd (lock held).  Errors: -ENOENT not a builder (no
+ * system call made when the slot is empty), -EBADF not open, -EBADFD
+ * created by another process.
+ */
+static int lookup(int fd, struct builder **ret)
+{
+	struct stat st;
+	struct builder *b;
+
+	if (fd < 0)
+		return -EBADF;
+	b = (size_t)fd < table_len ? table[fd] : NULL;
+	if (!b)
+		return -ENOENT;
+	if (fstat(fd, &st) < 0) {
+		table_drop(fd);
+		return -EBADF;
+	}
+	if (b->dev != st.st_dev || b->ino != st.st_ino) {
+		table_drop(fd); /* closed and the number reused */
+		return -ENOENT;
+	}
+	if (b->owner != getpid())
+		return -EBADFD;
+	*ret = b;
+	return 0;
+}
+
+/* lookup() for calls that need a builder: -EBUSY for a started process, -EINVAL for any other fd. */
+static int lookup_builder(int fd, struct builder **ret)
+{
+	int r = lookup(fd, ret);
+
+	if (r != -ENOENT)
+		return r;
+	if (fcntl(fd, F_GETFD) < 0)
+		return -EBADF;
+	return is_pidfd(fd) ? -EBUSY : -EINVAL;
+}
+
+static int table_insert(int fd, struct builder *b)
+{
+	if ((size_t)fd >= table_len) {
+		size_t n = table_len ? table_len : 64;
+		while (n <= (size_t)fd)
+			n *= 2;
+		struct builder **t = realloc(table, n * sizeof(*t));
+		if (!t)
+			return -ENOMEM;
+		memset(t + table_len, 0, (n - table_len) * sizeof(*t));
+		table = t;
+		table_len = n;
+	}
+	if (table[fd])
+		table_drop(fd); /* a stale entry: that handle was closed */
+	table[fd] = b;
+	return 0;
+}
+
+static int open_empty(void)
+{
+	struct builder *b = calloc(1, sizeof(*b));
+	struct stat st;
+	int fd, r;
+
+	if (!b)
+		return -ENOMEM;
+	fd = memfd_create("forkless-builder", MFD_CLOEXEC);
+	if (fd < 0) {
+		r = -errno;
+		free(b);
+		return r;
+	}
+	fstat(fd, &st);
+	b->dev = st.st_dev;
+	b->ino = st.st_ino;
+	b->owner = getpid();
+	b->state = B_CONFIG;
+	b->refs = 1;
+	fl__config_init(&b->cfg);
+	pthread_mutex_lock(&lock);
+	r = table_insert(fd, b);
+	pthread_mutex_unlock(&lock);
+	if (r < 0) {
+		close(fd);
+		free(b);
+		return r;
+	}
+	return fd;
+}
+
+FL__EXPORT int fl_pidfd_open(pid_t pid, unsigned int flags)
+{
+	if (pid == 0 && flags == FL_PIDFD_EMPTY)
+		return open_empty();
+	if (pid > 0 && flags == 0) {
+		long r = fl__sys2(__NR_pidfd_open, pid, 0);
+		return (int)r; /* pidfds are always O_CLOEXEC */
+	}
+	return -EINVAL;
+}
+
+FL__EXPORT int fl_pidfd_config(int fd, unsigned int cmd, const char *key,
+			       const void *value, int aux)
+{
+	struct builder *b;
+	int r;
+
+	pthread_mutex_lock(&lock);
+	r = lookup_builder(fd, &b);
+	if (r == 0)
+		r = b->state == B_CONFIG ? fl__config_apply(&b->cfg, cmd, key, value, aux) : -EBUSY;
+	pthread_mutex_unlock(&lock);
+	return r;
+}
+
+/* Copy args of any size >= VER0 into *out; larger sizes must be zero-padded. */
+static int copy_args(struct fl_spawn_args *out, const struct fl_spawn_args *a, size_t size)
+{
+	memset(out, 0, sizeof(*out));
+	if (!a)
+		return size == 0 ? 0 : -EFAULT;
+	if (size < FL_SPAWN_ARGS_SIZE_VER0)
+		return -E2BIG;
+	for (size_t i = sizeof(*out); i < size; i++)
+		if (((const unsigned char *)a)[i])
+			return -E2BIG;
+	memcpy(out, a, size < sizeof(*out) ? size : sizeof(*out));
+	return 0;
+}
+
+FL__EXPORT int fl_pidfd_spawn_run(int fd, struct fl_spawn_args *args, size_t size)
+{
+	struct fl_error scratch, *e = args && size >= FL_SPAWN_ARGS_SIZE_VER0 && args->error
+					      ? args->error : &scratch;
+	struct fl_spawn_args a;
+	struct builder *b;
+	int pidfd = -1, r;
+
+	pthread_mutex_lock(&lock);
+	r = lookup_builder(fd, &b);
+	if (r == 0 && b->state != B_CONFIG)
+		r = -EBUSY;
+	if (r == 0) {
+		b->state = B_RUNNING; /* config and a second run now get -EBUSY */
+		b->refs++;
+	}
+	pthread_mutex_unlock(&lock);
+	e->err = 0;
+	e->stage = FL_STAGE_NONE;
+	e->index = -1;
+	if (r < 0) {
+		e->err = -r;
+		e->stage = FL_STAGE_CONFIG;
+		return r;
+	}
+	r = copy_args(&a, args, size);
+	if (r < 0) {
+		e->err = -r;
+		e->stage = FL_STAGE_CONFIG;
+	} else {
+		r = fl__run(&b->cfg, &a, &pidfd, e);
+	}
+	if (r >= 0) {
+		/* The handle becomes the pidfd, at the same number. */
+		dup3(pidfd, fd, O_CLOEXEC);
+		close(pidfd);
+	}
+	pthread_mutex_lock(&lock);
+	b->state = r >= 0 ? B_STARTED : B_SPENT;
+	if (r < 0)
+		fl__config_free(&b->cfg); /* spent: release its fds now */
+	if (r >= 0 && (size_t)fd < table_len && table[fd] == b) {
+		table[fd] = NULL;
+		builder_put(b);
+	}
+	pthread_cond_broadcast(&state_changed);
+	builder_put(b);
+	pthread_mutex_unlock(&lock);
+	return r;
+}
+
+/*
+ * For wait: 1 if fd is a started process (a pidfd), 0 if a builder that
+ * started meanwhile, or -errno.  Waits for a builder to start unless nohang.
+ */
+static int wait_started(int fd, int nohang)
+{
+	struct builder *b;
+	int r;
+
+	pthread_mutex_lock(&lock);
+	r = lookup(fd, &b);
+	if (r == -ENOENT) {
+		pthread_mutex_unlock(&lock);
+		return 1; /* not a builder: let waitid(P_PIDFD) judge the fd */
+	}
+	if (r == 0 && nohang) {
+		r = b->state == B_SPENT ? -ECHILD : 0;
+	} else if (r == 0) {
+		b->refs++;
+		while (b->state == B_CONFIG || b->state == B_RUNNING)
+			pthread_cond_wait(&state_changed, &lock);
+		r = b->state == B_STARTED ? 1 : -ECHILD;
+		builder_put(b);
+	}
+	pthread_mutex_unlock(&lock);
+	return r;
+}
+
+/* waitid()'s siginfo as a waitpid() status. */
+static int status_of(const siginfo_t *si)
+{
+	switch (si->si_code) {
+	case CLD_EXITED:
+		return (si->si_status & 0xff) << 8;
+	case CLD_KILLED:
+		return si->si_status & 0x7f;
+	case CLD_DUMPED:
+		return (si->si_status & 0x7f) | 0x80;
+	case CLD_STOPPED:
+	case CLD_TRAPPED:
+		return ((si->si_status & 0xff) << 8) | 0x7f;
+	case CLD_CONTINUED:
+		return 0xffff;
+	}
+	return 0;
+}
+
+FL__EXPORT int fl_pidfd_wait(int fd, int *ret_status, int flags)
+{
+	siginfo_t si;
+	int r;
+
+	if (flags & ~(WNOHANG | WSTOPPED | WCONTINUED | WNOWAIT | WEXITED))
+		return -EINVAL;
+	r = wait_started(fd, flags & WNOHANG);
+	if (r <= 0)
+		return r;
+	memset(&si, 0, sizeof(si));
+	r = (int)fl__sys5(__NR_waitid, P_PIDFD, fd, &si, flags | WEXITED, NULL);
+	if (r < 0)
+		return r == -EBADF ? -EINVAL : r;
+	if (si.si_pid == 0)
+		return 0; /* WNOHANG, nothing yet */
+	if (ret_status)
+		*ret_status = status_of(&si);
+	return si.si_pid;
+}
+
+FL__EXPORT int fl_pidfd_kill(int fd, int sig)
+{
+	struct builder *b;
+	int r;
+
+	pthread_mutex_lock(&lock);
+	r = lookup(fd, &b);
+	pthread_mutex_unlock(&lock);
+	if (r == 0)
+		return -ESRCH; /* not started: there is no process to signal */
+	if (r != -ENOENT)
+		return r;
+	return (int)fl__sys4(__NR_pidfd_send_signal, fd, sig, NULL, 0);
+}
+
+/* At exit, free what handles the program never ran (for leak checkers). */
+__attribute__((destructor)) static void builder_cleanup(void)
+{
+	pthread_mutex_lock(&lock);
+	for (size_t i = 0; i < table_len; i++)
+		if (table[i] && table[i]->refs == 1)
+			table_drop((int)i);
+	if (table) {
+		int busy = 0;
+		for (size_t i = 0; i < table_len; i++)
+			busy |= table[i] != NULL;
+		if (!busy) {
+			free(table);
+			table = NULL;
+			table_len = 0;
+		}
+	}
+	pthread_mutex_unlock(&lock);
+	fl__vfork_release_stack();
+}

@@ -1,0 +1,454 @@
+/*
+ * child.c - the child executor: everything the new process does before exec.
+ *
+ * RULE: this file runs in the child between clone and exec, on the caller's
+ * memory (CLONE_VM) while the caller is suspended or still running.  Only
+ * async-signal-safe code belongs here: raw syscalls through sys.h, no malloc,
+ * no stdio, no locks, no errno, no libc call that touches shared state.  It
+ * reads the spec the caller prepared and writes only its own stack and the
+ * report.  It is built without sanitizers (their runtimes are not safe here).
+ *
+ * Order (enum fl_stage): fd table, cgroup, signal dispositions, setsid,
+ * pgroup, ctty, rlimits, scheduler, affinity, mempolicy, umask, pdeathsig,
+ * groups, gid, uid, cwd, actions, fd cleanup, signal mask, exec.
+ * Credentials drop after the privileged steps and before the actions, so that
+ * files are opened as the target user.  Any failure is reported as
+ * {errno, stage, index} and the child exits 127 without exec.
+ */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <fcntl.h>
+#include <linux/prctl.h>
+#include <sched.h>
+#include <signal.h>
+#include <stddef.h>
+#include <sys/ioctl.h>
+
+#include "spec.h"
+#include "sys.h"
+
+#define FL__PATH_BUF 4096 /* PATH_MAX: longer candidates fail ENAMETOOLONG */
+
+struct child {
+	const struct fl__spec *s;
+	volatile struct fl__report *rep;
+	int errfd; /* may move if an action targets its number */
+};
+
+static void stage(struct child *c, int st)
+{
+	c->rep->reached = st;
+}
+
+/* Report the failure and exit; the caller reaps us. */
+static __attribute__((noreturn)) void fail(struct child *c, long err, int st, int idx)
+{
+	c->rep->err = (int)-err;
+	c->rep->stage = st;
+	c->rep->index = idx;
+	if (c->s->mode & FL__MODE_ERRPIPE) {
+		struct fl__report r = { (int)-err, st, idx, st };
+		fl__sys3(__NR_write, c->errfd, &r, sizeof(r));
+	}
+	for (;;)
+		fl__sys1(__NR_exit_group, 127);
+}
+
+static int is_internal_signal(int sig)
+{
+	return sig == 32 || sig == 33; /* glibc's SIGCANCEL and SIGSETXID */
+}
+
+/*
+ * Reset dispositions: without CLONE_CLEAR_SIGHAND, every caught signal goes
+ * back to SIG_DFL so that no caller handler can run here (we share its
+ * memory); ignored signals stay ignored unless named in sigdefault.
+ */
+static long reset_signals(const struct fl__spec *s)
+{
+	int cleared = s->mode & FL__MODE_SIGHAND_CLEARED;
+
+	for (int sig = 1; sig <= FL__NSIG; sig++) {
+		struct fl__ksigaction sa = { 0 };
+		int in_default = (s->sigdefault >> (sig - 1)) & 1;
+
+		if (sig == SIGKILL || sig == SIGSTOP)
+			continue;
+		if (!in_default) {
+			if (cleared)
+				continue;
+			if (fl__sys4(__NR_rt_sigaction, sig, NULL, &sa, 8) < 0)
+				continue;
+			if (sa.handler == (void *)SIG_IGN || sa.handler == (void *)SIG_DFL)
+				continue;
+		}
+		sa.handler = (!in_default && is_internal_signal(sig)) ? (void *)SIG_IGN : (void *)SIG_DFL;
+		sa.flags = 0;
+		sa.mask = 0;
+		long r = fl__sys4(__NR_rt_sigaction, sig, &sa, NULL, 8);
+		if (r < 0 && in_default)
+			return r;
+	}
+	return 0;
+}
+
+static long join_cgroup(const struct fl__spec *s)
+{
+	long fd = fl__sys4(__NR_openat, s->cgroup_fd, "cgroup.procs",
+			   O_WRONLY | O_CLOEXEC, 0);
+	if (fd < 0)
+		return fd;
+	long r = fl__sys3(__NR_write, fd, "0", 1); /* "0": the writer */
+	fl__sys1(__NR_close, fd);
+	return r < 0 ? r : 0;
+}
+
+static long set_pdeathsig(const struct fl__spec *s)
+{
+	long r = fl__sys2(__NR_prctl, PR_SET_PDEATHSIG, s->pdeathsig);
+	if (r < 0)
+		return r;
+	/* The parent may have died before prctl: then nobody will signal us. */
+	if (fl__sys0(__NR_getppid) != s->parent_pid)
+		fl__sys2(__NR_kill, fl__sys0(__NR_getpid), s->pdeathsig);
+	return 0;
+}
+
+/* Attributes, in stage order; returns 0 or fails. */
+static void apply_attributes(struct child *c)
+{
+	const struct fl__spec *s = c->s;
+	long r;
+
+	if ((s->set & FL__SET_CGROUP) && !(s->mode & FL__MODE_IN_CGROUP)) {
+		stage(c, FL_STAGE_CGROUP);
+		if ((r = join_cgroup(s)) < 0)
+			fail(c, r, FL_STAGE_CGROUP, -1);
+	}
+	stage(c, FL_STAGE_SIGDEFAULT);
+	if ((r = reset_signals(s)) < 0)
+		fail(c, r, FL_STAGE_SIGDEFAULT, -1);
+	if (s->set & FL__SET_SETSID) {
+		stage(c, FL_STAGE_SETSID);
+		if ((r = fl__sys0(__NR_setsid)) < 0)
+			fail(c, r, FL_STAGE_SETSID, -1);
+	}
+	if (s->set & FL__SET_PGROUP) {
+		stage(c, FL_STAGE_PGROUP);
+		if ((r = fl__sys2(__NR_setpgid, 0, s->pgroup)) < 0)
+			fail(c, r, FL_STAGE_PGROUP, -1);
+	}
+	if (s->set & FL__SET_CTTY) {
+		stage(c, FL_STAGE_CTTY);
+		if ((r = fl__sys3(__NR_ioctl, s->ctty_fd, TIOCSCTTY, 0)) < 0)
+			fail(c, r, FL_STAGE_CTTY, -1);
+	}
+	stage(c, FL_STAGE_RLIMIT);
+	for (int i = 0; i < FL__RLIM_MAX; i++) {
+		if (!(s->rlimit_set & (1u << i)))
+			continue;
+		if ((r = fl__sys4(__NR_prlimit64, 0, i, &s->rlimits[i], NULL)) < 0)
+			fail(c, r, FL_STAGE_RLIMIT, i);
+	}
+	if (s->set & FL__SET_SCHED) {
+		struct sched_param p = { .sched_priority = s->sched_priority };
+		stage(c, FL_STAGE_SCHED);
+		if ((r = fl__sys3(__NR_sched_setscheduler, 0, s->sched_policy, &p)) < 0)
+			fail(c, r, FL_STAGE_SCHED, -1);
+	}
+	if (s->set & FL__SET_AFFINITY) {
+		stage(c, FL_STAGE_AFFINITY);
+		r = fl__sys3(__NR_sched_setaffinity, 0, s->affinity_size, s->affinity);
+		if (r < 0)
+			fail(c, r, FL_STAGE_AFFINITY, -1);
+	}
+	if (s->set & FL__SET_MEMPOLICY) {
+		stage(c, FL_STAGE_MEMPOLICY);
+		r = fl__sys3(__NR_set_mempolicy, s->mpol_mode, s->mpol_nodes, s->mpol_maxnode);
+		if (r < 0)
+			fail(c, r, FL_STAGE_MEMPOLICY, -1);
+	}
+	if (s->set & FL__SET_UMASK) {
+		stage(c, FL_STAGE_UMASK);
+		fl__sys1(__NR_umask, s->umask);
+	}
+	if (s->set & FL__SET_PDEATHSIG) {
+		stage(c, FL_STAGE_PDEATHSIG);
+		if ((r = set_pdeathsig(s)) < 0)
+			fail(c, r, FL_STAGE_PDEATHSIG, -1);
+	}
+	if (s->set & FL__SET_GROUPS) {
+		stage(c, FL_STAGE_GROUPS);
+		if ((r = fl__sys2(__NR_setgroups, s->ngroups, s->groups)) < 0)
+			fail(c, r, FL_STAGE_GROUPS, -1);
+	}
+	if (s->set & FL__SET_GID) {
+		stage(c, FL_STAGE_GID);
+		if ((r = fl__sys3(__NR_setresgid, s->gid, s->gid, s->gid)) < 0)
+			fail(c, r, FL_STAGE_GID, -1);
+	}
+	if (s->set & FL__SET_UID) {
+		stage(c, FL_STAGE_UID);
+		if ((r = fl__sys3(__NR_setresuid, s->uid, s->uid, s->uid)) < 0)
+			fail(c, r, FL_STAGE_UID, -1);
+	}
+	if (s->set & FL__SET_CWD) {
+		stage(c, FL_STAGE_CWD);
+		r = s->cwd_fd >= 0 ? fl__sys1(__NR_fchdir, s->cwd_fd) : fl__sys1(__NR_chdir, s->cwd);
+		if (r < 0)
+			fail(c, r, FL_STAGE_CWD, -1);
+	}
+}
+
+/* Clear FD_CLOEXEC so that fd survives exec. */
+static long keep_across_exec(int fd)
+{
+	long fl = fl__sys2(__NR_fcntl, fd, F_GETFD);
+	if (fl < 0 || !(fl & FD_CLOEXEC))
+		return fl < 0 ? fl : 0;
+	return fl__sys3(__NR_fcntl, fd, F_SETFD, fl & ~FD_CLOEXEC);
+}
+
+/* The error pipe must not be clobbered by an action aimed at its number. */
+static long move_errfd(struct child *c, const struct fl_action *a)
+{
+	int hit = 0;
+
+	if (!(c->s->mode & FL__MODE_ERRPIPE))
+		return 0;
+	switch (a->type) {
+	case FL_ACTION_DUP2:
+	case FL_ACTION_OPEN:
+		hit = a->newfd == c->errfd;
+		break;
+	case FL_ACTION_CLOSE:
+		hit = a->fd == c->errfd;
+		break;
+	case FL_ACTION_CLOSE_RANGE:
+		hit = c->errfd >= a->fd && (a->newfd < 0 || c->errfd <= a->newfd);
+		break;
+	}
+	if (!hit)
+		return 0;
+	/* Above every fd the caller named, so no later action hits it either. */
+	long nfd = fl__sys3(__NR_fcntl, c->errfd, F_DUPFD_CLOEXEC, c->s->fd_limit);
+	if (nfd < 0)
+		return nfd;
+	fl__sys1(__NR_close, c->errfd);
+	c->errfd = (int)nfd;
+	return 0;
+}
+
+static long do_open(const struct fl_action *a)
+{
+	const struct fl_open *o = (const struct fl_open *)(uintptr_t)a->arg;
+	long fd;
+
+	if (o->resolve) {
+		struct fl__open_how how = { o->flags & ~(uint64_t)O_CLOEXEC, o->mode, o->resolve };
+		fd = fl__sys4(__NR_openat2, a->fd, o->path, &how, sizeof(how));
+	} else {
+		fd = fl__sys4(__NR_openat, a->fd, o->path, o->flags & ~(uint64_t)O_CLOEXEC, o->mode);
+	}
+	if (fd < 0 || fd == a->newfd)
+		return fd < 0 ? fd : 0;
+	long r = fl__sys3(__NR_dup3, fd, a->newfd, 0);
+	fl__sys1(__NR_close, fd);
+	return r < 0 ? r : 0;
+}
+
+static long do_action(struct child *c, const struct fl_action *a)
+{
+	long r = move_errfd(c, a);
+	if (r < 0)
+		return r;
+	switch (a->type) {
+	case FL_ACTION_CLOSE:
+		return fl__sys1(__NR_close, a->fd);
+	case FL_ACTION_DUP2:
+		if (a->fd == a->newfd)
+			return keep_across_exec(a->fd);
+		return fl__sys3(__NR_dup3, a->fd, a->newfd, 0);
+	case FL_ACTION_FCHDIR:
+		return fl__sys1(__NR_fchdir, a->fd);
+	case FL_ACTION_OPEN:
+		return do_open(a);
+	case FL_ACTION_CLOSE_RANGE:
+		return fl__sys3(__NR_close_range, a->fd,
+				a->newfd < 0 ? ~0U : (unsigned int)a->newfd, a->flags);
+	case FL_ACTION_CHDIR:
+		return fl__sys1(__NR_chdir, (const char *)(uintptr_t)a->arg);
+	case FL_ACTION_INHERIT:
+		return keep_across_exec(a->fd);
+	}
+	return -EINVAL; /* the caller validated types; unreachable */
+}
+
+/* Close [lo, hi] (hi < 0: to the end); loop over close() if close_range is refused. */
+static long close_span(int lo, int hi, unsigned int max)
+{
+	if (hi >= 0 && hi < lo)
+		return 0;
+	long r = fl__sys3(__NR_close_range, lo, hi < 0 ? ~0U : (unsigned int)hi, 0);
+	if (r != -ENOSYS && r != -EPERM)
+		return r;
+	for (unsigned int fd = lo; fd <= (hi < 0 ? max : (unsigned int)hi) && fd < max; fd++)
+		fl__sys1(__NR_close, fd);
+	return 0;
+}
+
+/* Close every fd >= 3 except the kept ones and the error pipe. */
+static long close_fds(struct child *c)
+{
+	const struct fl__spec *s = c->s;
+	struct fl__rlimit64 nofile = { ~0ULL, ~0ULL };
+	size_t i = 0;
+	int lo = 3, pipe_done = !(s->mode & FL__MODE_ERRPIPE);
+	long r;
+
+	fl__sys4(__NR_prlimit64, 0, RLIMIT_NOFILE, NULL, &nofile);
+	unsigned int max = nofile.cur > 0x7fffffffu ? 0x7fffffffu : (unsigned int)nofile.cur;
+	for (;;) {
+		int next = i < s->nkeep ? s->keep[i] : -1;
+		if (!pipe_done && (next < 0 || c->errfd < next)) {
+			next = c->errfd;
+			pipe_done = 1;
+		} else {
+			i++;
+		}
+		if (next < 0)
+			break;
+		if (next < lo)
+			continue;
+		if ((r = close_span(lo, next - 1, max)) < 0)
+			return r;
+		lo = next + 1;
+	}
+	return close_span(lo, -1, max);
+}
+
+static void apply_fds(struct child *c)
+{
+	const struct fl__spec *s = c->s;
+	long r;
+
+	stage(c, FL_STAGE_ACTION);
+	for (size_t i = 0; i < s->nactions; i++)
+		if ((r = do_action(c, &s->actions[i])) < 0)
+			fail(c, r, FL_STAGE_ACTION, (int)i);
+	if (s->mode & FL__MODE_INHERIT_FDS)
+		return;
+	stage(c, FL_STAGE_CLOSE_FDS);
+	if ((r = close_fds(c)) < 0)
+		fail(c, r, FL_STAGE_CLOSE_FDS, -1);
+}
+
+/* Leave the caller's shared descriptor table before touching any fd. */
+static void unshare_fds(struct child *c)
+{
+	long r;
+
+	if (!(c->s->mode & FL__MODE_FILES_SHARED))
+		return;
+	stage(c, FL_STAGE_FDTABLE);
+	/* Copies only fds below fd_limit: the cost does not grow with the caller's table. */
+	r = fl__sys3(__NR_close_range, c->s->fd_limit, ~0U, FL__CLOSE_RANGE_UNSHARE);
+	if (r < 0)
+		r = fl__sys1(__NR_unshare, CLONE_FILES);
+	if (r < 0)
+		fail(c, r, FL_STAGE_FDTABLE, -1);
+}
+
+/* Copy a, then b of length blen, then c into buf; 0 or -ENAMETOOLONG. */
+static long join_path(char *buf, const char *dir, size_t dlen, const char *file)
+{
+	size_t n = 0;
+
+	for (size_t i = 0; i < dlen; i++) {
+		if (n >= FL__PATH_BUF - 1)
+			return -ENAMETOOLONG;
+		buf[n++] = dir[i];
+	}
+	if (n > 0 && n < FL__PATH_BUF - 1)
+		buf[n++] = '/';
+	for (const char *p = file; *p; p++) {
+		if (n >= FL__PATH_BUF - 1)
+			return -ENAMETOOLONG;
+		buf[n++] = *p;
+	}
+	buf[n] = 0;
+	return 0;
+}
+
+/*
+ * execvp(3)'s search: EACCES is remembered and reported if nothing else
+ * works; ENOENT, ENOTDIR, ESTALE, ENODEV, ETIMEDOUT go on to the next
+ * directory; any other error stops the search.
+ */
+static long exec_search(const struct fl__spec *s)
+{
+	char buf[FL__PATH_BUF];
+	long r, err = -ENOENT;
+	int eacces = 0;
+	const char *p = s->search;
+
+	for (;;) {
+		const char *end = p;
+		while (*end && *end != ':')
+			end++;
+		/* an empty element means the current directory */
+		r = join_path(buf, p, (size_t)(end - p), s->path);
+		if (r == 0)
+			r = fl__sys3(__NR_execve, buf, s->argv, s->envp);
+		switch (-r) {
+		case EACCES:
+			eacces = 1;
+			/* fall through */
+		case ENOENT:
+		case ENOTDIR:
+		case ESTALE:
+		case ENODEV:
+		case ETIMEDOUT:
+		case ENAMETOOLONG:
+			err = r;
+			break;
+		default:
+			return r;
+		}
+		if (!*end)
+			break;
+		p = end + 1;
+	}
+	return eacces ? -EACCES : err;
+}
+
+static long do_exec(const struct fl__spec *s)
+{
+	if (s->execfd >= 0)
+		return fl__sys5(__NR_execveat, s->execfd, "", s->argv, s->envp, AT_EMPTY_PATH);
+	if (s->search)
+		return exec_search(s);
+	return fl__sys3(__NR_execve, s->path, s->argv, s->envp);
+}
+
+int fl__child_main(void *arg)
+{
+	struct fl__child_arg *ca = arg;
+	struct child c = { ca->spec, ca->report, ca->spec->errfd };
+	uint64_t mask;
+	long r;
+
+	stage(&c, FL_STAGE_CLONE);
+	unshare_fds(&c);
+	apply_attributes(&c);
+	apply_fds(&c);
+
+	stage(&c, FL_STAGE_SIGMASK);
+	mask = c.s->sigmask;
+	if ((r = fl__sys4(__NR_rt_sigprocmask, SIG_SETMASK, &mask, NULL, 8)) < 0)
+		fail(&c, r, FL_STAGE_SIGMASK, -1);
+
+	stage(&c, FL_STAGE_EXEC);
+	r = do_exec(c.s);
+	fail(&c, r, FL_STAGE_EXEC, -1);
+}

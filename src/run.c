@@ -1,0 +1,183 @@
+/*
+ * run.c - turn a configuration and per-run arguments into a spec, and launch.
+ *
+ * Everything that may allocate, read the environment or fail cheaply happens
+ * here in the caller, before any process exists: action validation, the
+ * sorted list of fds to keep, the highest fd the child needs, the $PATH value
+ * for a bare name.  The child then only reads what this file prepared.
+ */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <fcntl.h>
+#include <linux/close_range.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "internal.h"
+
+static int fail_at(struct fl_error *e, int err, int stage, int index)
+{
+	e->err = err;
+	e->stage = stage;
+	e->index = index;
+	return -err;
+}
+
+/* The fds an action reads (src) and leaves open in the child (dst); -1 if none. */
+static int check_action(const struct fl_action *a, int *src, int *dst)
+{
+	*src = *dst = -1;
+	switch (a->type) {
+	case FL_ACTION_CLOSE:
+	case FL_ACTION_FCHDIR:
+		*src = a->fd;
+		break;
+	case FL_ACTION_INHERIT:
+		*src = *dst = a->fd;
+		break;
+	case FL_ACTION_DUP2:
+		if (a->newfd < 0)
+			return -EBADF;
+		*src = a->fd;
+		*dst = a->newfd;
+		break;
+	case FL_ACTION_OPEN: {
+		const struct fl_open *o = (const struct fl_open *)(uintptr_t)a->arg;
+		if (a->newfd < 0)
+			return -EBADF;
+		if (!o || !o->path)
+			return -EFAULT;
+		*dst = a->newfd;
+		if (a->fd == AT_FDCWD)
+			return a->flags ? -EINVAL : 0;
+		*src = a->fd;
+		break;
+	}
+	case FL_ACTION_CLOSE_RANGE:
+		if (a->flags & ~(uint32_t)CLOSE_RANGE_CLOEXEC)
+			return -EINVAL;
+		if (a->newfd >= 0 && a->newfd < a->fd)
+			return -EINVAL;
+		*src = a->fd;
+		return a->fd < 0 ? -EBADF : 0;
+	case FL_ACTION_CHDIR:
+		if (a->flags)
+			return -EINVAL;
+		return a->arg ? 0 : -EFAULT;
+	default:
+		return -EINVAL;
+	}
+	if (a->flags)
+		return -EINVAL;
+	return *src < 0 ? -EBADF : 0;
+}
+
+static int cmp_int(const void *a, const void *b)
+{
+	int x = *(const int *)a, y = *(const int *)b;
+	return (x > y) - (x < y);
+}
+
+static int max3(int a, int b, int c)
+{
+	int m = a > b ? a : b;
+	return m > c ? m : c;
+}
+
+/*
+ * Validate the actions; collect the fds they leave open (sorted, unique,
+ * >= 3) into *ret_keep and the highest fd the child touches into s->fd_limit.
+ */
+static int prepare_fds(struct fl__spec *s, int execfd, int **ret_keep, struct fl_error *e)
+{
+	size_t n = 0;
+	int hi = max3(2, execfd, max3(s->cwd_fd, s->ctty_fd, s->cgroup_fd));
+	int *keep = malloc((s->nactions + 1) * sizeof(int));
+
+	if (!keep)
+		return fail_at(e, ENOMEM, FL_STAGE_CONFIG, -1);
+	for (size_t i = 0; i < s->nactions; i++) {
+		int src, dst, r = check_action(&s->actions[i], &src, &dst);
+		if (r < 0) {
+			free(keep);
+			return fail_at(e, -r, FL_STAGE_ACTION, (int)i);
+		}
+		hi = max3(hi, src, dst);
+		if (dst >= 3)
+			keep[n++] = dst;
+	}
+	if (execfd >= 3)
+		keep[n++] = execfd; /* CLOEXEC: closed by the exec that uses it */
+	qsort(keep, n, sizeof(int), cmp_int);
+	size_t u = 0;
+	for (size_t i = 0; i < n; i++)
+		if (u == 0 || keep[u - 1] != keep[i])
+			keep[u++] = keep[i];
+	s->keep = keep;
+	s->nkeep = u;
+	s->fd_limit = hi + 1;
+	*ret_keep = keep;
+	return 0;
+}
+
+/* Which file to run, and where to search it. */
+static int prepare_exec(struct fl__spec *s, const struct fl__config *c,
+			const struct fl_spawn_args *a, struct fl_error *e)
+{
+	s->argv = a->argv ? a->argv : c->argv;
+	if (!s->argv)
+		return fail_at(e, EFAULT, FL_STAGE_CONFIG, -1);
+	s->envp = a->envp ? a->envp : c->envp;
+	if (!s->envp)
+		s->envp = environ; /* the snapshot: the child reads it before we return */
+	s->execfd = a->path ? -1 : c->execfd;
+	s->path = a->path ? a->path : c->path ? c->path : s->argv[0];
+	s->search = NULL;
+	if (s->execfd >= 0)
+		return 0;
+	if (!s->path)
+		return fail_at(e, EINVAL, FL_STAGE_CONFIG, -1);
+	if (!(a->flags & FL_SPAWN_NO_SEARCH) && s->path[0] && !strchr(s->path, '/')) {
+		s->search = getenv("PATH");
+		if (!s->search)
+			s->search = "/bin:/usr/bin"; /* glibc's default */
+	}
+	return 0;
+}
+
+int fl__run(const struct fl__config *c, const struct fl_spawn_args *a,
+	    int *ret_pidfd, struct fl_error *e)
+{
+	struct fl__spec s = c->spec;
+	int *keep = NULL, r;
+
+	if (a->flags & ~(uint64_t)(FL_SPAWN_INHERIT_FDS | FL_SPAWN_NO_SEARCH))
+		return fail_at(e, EINVAL, FL_STAGE_CONFIG, -1);
+	if ((r = prepare_exec(&s, c, a, e)) < 0)
+		return r;
+	s.actions = a->actions;
+	s.nactions = a->nactions;
+	if (s.nactions && !s.actions)
+		return fail_at(e, EFAULT, FL_STAGE_CONFIG, -1);
+	if (s.nactions > (1u << 24))
+		return fail_at(e, E2BIG, FL_STAGE_CONFIG, -1);
+	s.mode = 0;
+	if (c->inherit_fds || (a->flags & FL_SPAWN_INHERIT_FDS))
+		s.mode |= FL__MODE_INHERIT_FDS;
+	s.parent_pid = getpid();
+	/* point into the configuration's own storage */
+	s.cwd = c->cwd;
+	s.cwd_fd = c->cwd_fd;
+	s.ctty_fd = c->ctty_fd;
+	s.cgroup_fd = c->cgroup_fd;
+	s.groups = c->groups;
+	s.affinity = &c->affinity;
+	s.affinity_size = sizeof(c->affinity);
+	s.mpol_nodes = s.mpol_maxnode ? c->nodes : NULL;
+	if ((r = prepare_fds(&s, s.execfd, &keep, e)) < 0)
+		return r;
+	r = fl__launch_vfork(&s, ret_pidfd, e);
+	free(keep);
+	return r;
+}

@@ -1,0 +1,111 @@
+/*
+ * spec.h - the one plain description of a process to create.
+ *
+ * Every front end (builder, one-call form, and later the POSIX front end and
+ * templates) fills a struct fl__spec; every launcher hands it to the one child
+ * executor, fl__child_main().  The caller prepares everything the child needs
+ * (PATH value, sorted list of fds to keep, highest fd referenced) so that the
+ * child only reads plain memory and makes raw syscalls.
+ */
+#ifndef FL_SPEC_H
+#define FL_SPEC_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include "forkless.h"
+
+#define FL__RLIM_MAX 16 /* RLIM_NLIMITS on Linux */
+
+struct fl__rlimit64 {
+	uint64_t cur;
+	uint64_t max;
+};
+
+/* fl__spec.set: which attributes were configured. */
+enum {
+	FL__SET_SETSID = 1u << 0,
+	FL__SET_PGROUP = 1u << 1,
+	FL__SET_CTTY = 1u << 2,
+	FL__SET_SCHED = 1u << 3,
+	FL__SET_AFFINITY = 1u << 4,
+	FL__SET_MEMPOLICY = 1u << 5,
+	FL__SET_UMASK = 1u << 6,
+	FL__SET_PDEATHSIG = 1u << 7,
+	FL__SET_GROUPS = 1u << 8,
+	FL__SET_GID = 1u << 9,
+	FL__SET_UID = 1u << 10,
+	FL__SET_CWD = 1u << 11,
+	FL__SET_CGROUP = 1u << 12,
+	FL__SET_SIGMASK = 1u << 13,
+};
+
+/* fl__spec.mode: how the launcher created the child; what is left to do. */
+enum {
+	FL__MODE_SIGHAND_CLEARED = 1u << 0, /* CLONE_CLEAR_SIGHAND worked */
+	FL__MODE_FILES_SHARED = 1u << 1,    /* CLONE_FILES: unshare before anything */
+	FL__MODE_IN_CGROUP = 1u << 2,       /* CLONE_INTO_CGROUP worked */
+	FL__MODE_INHERIT_FDS = 1u << 3,     /* keep every non-CLOEXEC fd */
+	FL__MODE_ERRPIPE = 1u << 4,         /* memory not shared: report via errfd */
+};
+
+struct fl__spec {
+	/* what to run: execfd >= 0 wins, else path (searched in search if set) */
+	int execfd;
+	const char *path;
+	const char *search; /* PATH value for a bare name, or NULL */
+	char *const *argv;
+	char *const *envp;
+
+	uint32_t set; /* FL__SET_* */
+	uint32_t mode; /* FL__MODE_* */
+
+	uint64_t sigmask;    /* mask to exec with (bit n-1 is signal n) */
+	uint64_t sigdefault; /* signals reset to SIG_DFL even if ignored */
+	int cgroup_fd;
+	int pgroup;
+	int ctty_fd;
+	uint32_t rlimit_set; /* bit per RLIMIT_* */
+	struct fl__rlimit64 rlimits[FL__RLIM_MAX];
+	int sched_policy;
+	int sched_priority;
+	const void *affinity; /* cpu mask, affinity_size bytes */
+	size_t affinity_size;
+	int mpol_mode;
+	const unsigned long *mpol_nodes;
+	unsigned long mpol_maxnode;
+	unsigned int umask;
+	int pdeathsig;
+	pid_t parent_pid; /* for the PR_SET_PDEATHSIG race check */
+	const gid_t *groups;
+	size_t ngroups;
+	gid_t gid;
+	uid_t uid;
+	int cwd_fd; /* >= 0: fchdir, else chdir(cwd) */
+	const char *cwd;
+
+	const struct fl_action *actions;
+	size_t nactions;
+	const int *keep; /* sorted, unique fds >= 3 that survive the cleanup */
+	size_t nkeep;
+	int fd_limit; /* 1 + the highest caller fd the child uses */
+	int errfd;    /* FL__MODE_ERRPIPE: write end of the report pipe */
+};
+
+/* Written by the child, read by the caller once the child exec'd or exited. */
+struct fl__report {
+	int err;
+	int stage;
+	int index;
+	int reached; /* last stage entered; FL_STAGE_EXEC once exec is tried */
+};
+
+/* The child executor: the start function of every launcher's child. */
+struct fl__child_arg {
+	const struct fl__spec *spec;
+	volatile struct fl__report *report;
+};
+int fl__child_main(void *arg);
+
+#endif /* FL_SPEC_H */

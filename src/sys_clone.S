@@ -1,0 +1,57 @@
+/*
+ * sys_clone.S - clone3() with a child function, for the vfork launcher.
+ *
+ * clone3 starts the child on a new stack at the instruction after the
+ * syscall, where no C frame is valid; this stub calls fn(arg) there and exits
+ * with its return value, so the child never returns into the caller's frame.
+ *
+ * long fl__clone3_run(struct clone_args *args, size_t size,
+ *                     int (*fn)(void *), void *arg);
+ */
+#if defined(__x86_64__)
+	.text
+	.globl fl__clone3_run
+	.hidden fl__clone3_run
+	.type fl__clone3_run, @function
+fl__clone3_run:
+	.cfi_startproc
+	mov %rdx, %r8		/* fn: r8/r9 survive the syscall (rcx, r11 do not) */
+	mov %rcx, %r9		/* arg */
+	mov $435, %eax		/* __NR_clone3 */
+	syscall
+	test %rax, %rax
+	jnz 1f			/* caller (pid) or error (-errno) */
+	.cfi_undefined rip	/* child: outermost frame */
+	xor %ebp, %ebp
+	and $-16, %rsp
+	mov %r9, %rdi
+	call *%r8
+	mov %eax, %edi
+	mov $60, %eax		/* __NR_exit */
+	syscall
+	hlt
+1:	ret
+	.cfi_endproc
+	.size fl__clone3_run, .-fl__clone3_run
+#elif defined(__aarch64__)
+	.text
+	.globl fl__clone3_run
+	.hidden fl__clone3_run
+	.type fl__clone3_run, %function
+fl__clone3_run:
+	mov x9, x2		/* fn: the kernel preserves x1-x30 */
+	mov x10, x3		/* arg */
+	mov x8, #435		/* __NR_clone3 */
+	svc #0
+	cbnz x0, 1f
+	mov x29, #0
+	mov x30, #0
+	mov x0, x10
+	blr x9
+	mov x8, #93		/* __NR_exit */
+	svc #0
+	brk #0
+1:	ret
+	.size fl__clone3_run, .-fl__clone3_run
+#endif
+	.section .note.GNU-stack,"",%progbits
