@@ -38,7 +38,7 @@ PIC_OBJ   := $(LIB_OBJ:.o=.pic.o)
 SONAME    := libforkless.so.$(SOVERSION)
 SO        := $(B)/libforkless.so.$(VERSION)
 TEST_SRC  := $(wildcard tests/test_*.c)
-TEST_OBJ  := $(TEST_SRC:tests/%.c=$(B)/obj/tests/%.o) $(B)/obj/tests/main.o
+TEST_OBJ  := $(TEST_SRC:tests/%.c=$(B)/obj/tests/%.o) $(B)/obj/tests/main.o $(B)/obj/tests/seccomp.o
 BENCH_SRC := $(wildcard bench/*.c)
 
 all: $(B)/libforkless.a $(B)/libforkless.so $(B)/forkless $(B)/tests/forkless-test \

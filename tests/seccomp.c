@@ -1,0 +1,138 @@
+/*
+ * seccomp.c - the filters of seccomp.h.
+ */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <fcntl.h>
+#include <linux/audit.h>
+#include <linux/filter.h>
+#include <linux/seccomp.h>
+#include <pthread.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/prctl.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#include "harness.h"
+#include "seccomp.h"
+
+#if defined(__x86_64__)
+#define ARCH AUDIT_ARCH_X86_64
+#elif defined(__aarch64__)
+#define ARCH AUDIT_ARCH_AARCH64
+#else
+#error "seccomp tests: unknown architecture"
+#endif
+
+#define LD(off) BPF_STMT(BPF_LD | BPF_W | BPF_ABS, (off))
+#define NR_OFF offsetof(struct seccomp_data, nr)
+#define ARG0_OFF offsetof(struct seccomp_data, args[0]) /* low word (little endian) */
+
+static int do_seccomp(unsigned int flags, struct sock_fprog *prog)
+{
+	prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0);
+	return (int)syscall(SYS_seccomp, SECCOMP_SET_MODE_FILTER, flags, prog);
+}
+
+void fl_sc_install(const struct fl_sc_rule *rules, int n)
+{
+	struct sock_filter f[8 + 8 * 16];
+	int k = 0;
+
+	f[k++] = (struct sock_filter)LD(offsetof(struct seccomp_data, arch));
+	f[k++] = (struct sock_filter)BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, ARCH, 1, 0);
+	f[k++] = (struct sock_filter)BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_KILL_PROCESS);
+	for (int i = 0; i < n && i < 16; i++) {
+		const struct fl_sc_rule *r = &rules[i];
+		uint32_t action = r->err ? SECCOMP_RET_ERRNO | (uint32_t)r->err
+					 : SECCOMP_RET_KILL_PROCESS;
+		f[k++] = (struct sock_filter)LD(NR_OFF);
+		if (!r->arg0_mask) {
+			f[k++] = (struct sock_filter)BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, (uint32_t)r->nr, 0, 1);
+			f[k++] = (struct sock_filter)BPF_STMT(BPF_RET | BPF_K, action);
+			continue;
+		}
+		/* nr matches and (arg0 & mask) != want -> action */
+		f[k++] = (struct sock_filter)BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, (uint32_t)r->nr, 0, 4);
+		f[k++] = (struct sock_filter)LD(ARG0_OFF);
+		f[k++] = (struct sock_filter)BPF_STMT(BPF_ALU | BPF_AND | BPF_K, (uint32_t)r->arg0_mask);
+		f[k++] = (struct sock_filter)BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, (uint32_t)r->arg0_want, 1, 0);
+		f[k++] = (struct sock_filter)BPF_STMT(BPF_RET | BPF_K, action);
+	}
+	f[k++] = (struct sock_filter)BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ALLOW);
+	struct sock_fprog prog = { .len = (unsigned short)k, .filter = f };
+	if (do_seccomp(0, &prog) < 0)
+		fl_test_fail(__FILE__, __LINE__, "seccomp: %s", strerror(errno));
+}
+
+struct supervisor {
+	int listener;
+	volatile int *refused, *passed;
+};
+static struct supervisor sup;
+static int sup_ready[2];
+
+static void *supervise(void *p)
+{
+	(void)p;
+	struct seccomp_notif req;
+	struct seccomp_notif_resp resp;
+	char c;
+
+	if (read(sup_ready[0], &c, 1) != 1)
+		return NULL;
+	for (;;) {
+		memset(&req, 0, sizeof(req));
+		if (ioctl(sup.listener, SECCOMP_IOCTL_NOTIF_RECV, &req) < 0) {
+			if (errno == EINTR)
+				continue;
+			return NULL;
+		}
+		/* same address space: read clone_args.flags directly */
+		uint64_t flags = *(const uint64_t *)(uintptr_t)req.data.args[0];
+		memset(&resp, 0, sizeof(resp));
+		resp.id = req.id;
+		if (flags & 0x100000000ULL) { /* CLONE_CLEAR_SIGHAND */
+			resp.error = -EINVAL;
+			(*sup.refused)++;
+		} else {
+			resp.flags = SECCOMP_USER_NOTIF_FLAG_CONTINUE;
+			(*sup.passed)++;
+		}
+		ioctl(sup.listener, SECCOMP_IOCTL_NOTIF_SEND, &resp);
+	}
+}
+
+void fl_sc_no_clear_sighand(volatile int *refused, volatile int *passed)
+{
+	struct sock_filter f[] = {
+		LD(NR_OFF),
+		BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, SYS_clone3, 0, 1),
+		BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_USER_NOTIF),
+		BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ALLOW),
+	};
+	struct sock_fprog prog = { .len = 4, .filter = f };
+	pthread_t t;
+
+	sup.refused = refused;
+	sup.passed = passed;
+	if (pipe2(sup_ready, O_CLOEXEC) < 0 || pthread_create(&t, NULL, supervise, NULL))
+		fl_test_fail(__FILE__, __LINE__, "supervisor: %s", strerror(errno));
+	pthread_detach(t);
+	/* only this thread is filtered: the supervisor was created before */
+	sup.listener = do_seccomp(SECCOMP_FILTER_FLAG_NEW_LISTENER, &prog);
+	if (sup.listener < 0)
+		fl_test_fail(__FILE__, __LINE__, "seccomp listener: %s", strerror(errno));
+	if (write(sup_ready[1], "x", 1) != 1)
+		fl_test_fail(__FILE__, __LINE__, "supervisor start");
+}
+
+void fl_sc_supervisor_close(void)
+{
+	close(sup.listener);
+	close(sup_ready[0]);
+	close(sup_ready[1]);
+}
