@@ -128,10 +128,10 @@ enum fl_stage {
 	FL_STAGE_AFFINITY,
 	FL_STAGE_MEMPOLICY,
 	FL_STAGE_UMASK,
-	FL_STAGE_PDEATHSIG,
 	FL_STAGE_GROUPS,
 	FL_STAGE_GID,
 	FL_STAGE_UID,
+	FL_STAGE_PDEATHSIG,  /* after uid/gid: a credential change clears it */
 	FL_STAGE_CWD,
 	FL_STAGE_ACTION,     /* index: the action */
 	FL_STAGE_CLOSE_FDS,  /* closing descriptors not named by actions */

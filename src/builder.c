@@ -13,6 +13,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <pthread.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -332,6 +333,28 @@ FL__EXPORT int fl_pidfd_wait(int fd, int *ret_status, int flags)
 	return si.si_pid;
 }
 
+/* The pid a pidfd refers to (its fdinfo "Pid:" line), 0 once the process
+ * is reaped (fdinfo then says -1 or 0), or -errno. */
+static pid_t pidfd_pid(int fd)
+{
+	char path[48], buf[512], *p;
+	ssize_t n;
+	int f;
+
+	snprintf(path, sizeof(path), "/proc/self/fdinfo/%d", fd);
+	f = open(path, O_RDONLY | O_CLOEXEC);
+	if (f < 0)
+		return -errno;
+	n = read(f, buf, sizeof(buf) - 1);
+	close(f);
+	buf[n > 0 ? n : 0] = 0;
+	p = strstr(buf, "\nPid:");
+	if (!p)
+		return -EBADF; /* not a pidfd: what pidfd_send_signal says */
+	pid_t pid = (pid_t)atoi(p + 5);
+	return pid > 0 ? pid : 0;
+}
+
 FL__EXPORT int fl_pidfd_kill(int fd, int sig)
 {
 	struct builder *b;
@@ -344,7 +367,18 @@ FL__EXPORT int fl_pidfd_kill(int fd, int sig)
 		return -ESRCH; /* not started: there is no process to signal */
 	if (r != -ENOENT)
 		return r;
-	return (int)fl__sys4(__NR_pidfd_send_signal, fd, sig, NULL, 0);
+	r = (int)fl__sys4(__NR_pidfd_send_signal, fd, sig, NULL, 0);
+	if (r != -ENOSYS)
+		return r;
+	/*
+	 * pidfd_send_signal refused (seccomp, emulators): signal the pid the
+	 * fdinfo names.  Exact for our own unreaped children (a zombie keeps
+	 * its pid); for other processes the usual pid-reuse race applies.
+	 */
+	pid_t pid = pidfd_pid(fd);
+	if (pid <= 0)
+		return pid == 0 ? -ESRCH : pid == -ENOENT ? -EBADF : pid;
+	return kill(pid, sig) < 0 ? -errno : 0;
 }
 
 /* At exit, free what handles the program never ran (for leak checkers). */

@@ -9,8 +9,8 @@
  * report.  It is built without sanitizers (their runtimes are not safe here).
  *
  * Order (enum fl_stage): fd table, cgroup, signal dispositions, setsid,
- * pgroup, ctty, rlimits, scheduler, affinity, mempolicy, umask, pdeathsig,
- * groups, gid, uid, cwd, actions, fd cleanup, signal mask, exec.
+ * pgroup, ctty, rlimits, scheduler, affinity, mempolicy, umask, groups, gid,
+ * uid, pdeathsig, cwd, actions, fd cleanup, signal mask, exec.
  * Credentials drop after the privileged steps and before the actions, so that
  * files are opened as the target user.  Any failure is reported as
  * {errno, stage, index} and the child exits 127 without exec.
@@ -128,7 +128,7 @@ static void apply_attributes(struct child *c)
 	stage(c, FL_STAGE_SIGDEFAULT);
 	if ((r = reset_signals(s)) < 0)
 		fail(c, r, FL_STAGE_SIGDEFAULT, -1);
-	if (s->set & FL__SET_SETSID) {
+	if (s->set & (FL__SET_SETSID | FL__SET_CTTY)) {
 		stage(c, FL_STAGE_SETSID);
 		if ((r = fl__sys0(__NR_setsid)) < 0)
 			fail(c, r, FL_STAGE_SETSID, -1);
@@ -172,11 +172,6 @@ static void apply_attributes(struct child *c)
 		stage(c, FL_STAGE_UMASK);
 		fl__sys1(__NR_umask, s->umask);
 	}
-	if (s->set & FL__SET_PDEATHSIG) {
-		stage(c, FL_STAGE_PDEATHSIG);
-		if ((r = set_pdeathsig(s)) < 0)
-			fail(c, r, FL_STAGE_PDEATHSIG, -1);
-	}
 	if (s->set & FL__SET_GROUPS) {
 		stage(c, FL_STAGE_GROUPS);
 		if ((r = fl__sys2(__NR_setgroups, s->ngroups, s->groups)) < 0)
@@ -191,6 +186,12 @@ static void apply_attributes(struct child *c)
 		stage(c, FL_STAGE_UID);
 		if ((r = fl__sys3(__NR_setresuid, s->uid, s->uid, s->uid)) < 0)
 			fail(c, r, FL_STAGE_UID, -1);
+	}
+	/* after the credentials: changing them clears the death signal */
+	if (s->set & FL__SET_PDEATHSIG) {
+		stage(c, FL_STAGE_PDEATHSIG);
+		if ((r = set_pdeathsig(s)) < 0)
+			fail(c, r, FL_STAGE_PDEATHSIG, -1);
 	}
 	if (s->set & FL__SET_CWD) {
 		stage(c, FL_STAGE_CWD);
@@ -209,7 +210,11 @@ static long keep_across_exec(int fd)
 	return fl__sys3(__NR_fcntl, fd, F_SETFD, fl & ~FD_CLOEXEC);
 }
 
-/* The error pipe must not be clobbered by an action aimed at its number. */
+/*
+ * The error pipe (valgrind mode only) must survive actions aimed at its
+ * number: a dup2/open/close onto it first moves it above every fd the
+ * caller named; a close_range over it is split around it (do_action).
+ */
 static long move_errfd(struct child *c, const struct fl_action *a)
 {
 	int hit = 0;
@@ -224,19 +229,27 @@ static long move_errfd(struct child *c, const struct fl_action *a)
 	case FL_ACTION_CLOSE:
 		hit = a->fd == c->errfd;
 		break;
-	case FL_ACTION_CLOSE_RANGE:
-		hit = c->errfd >= a->fd && (a->newfd < 0 || c->errfd <= a->newfd);
-		break;
 	}
 	if (!hit)
 		return 0;
-	/* Above every fd the caller named, so no later action hits it either. */
 	long nfd = fl__sys3(__NR_fcntl, c->errfd, F_DUPFD_CLOEXEC, c->s->fd_limit);
 	if (nfd < 0)
 		return nfd;
 	fl__sys1(__NR_close, c->errfd);
 	c->errfd = (int)nfd;
 	return 0;
+}
+
+static long do_close_range(struct child *c, const struct fl_action *a)
+{
+	unsigned int lo = (unsigned int)a->fd, hi = a->newfd < 0 ? ~0U : (unsigned int)a->newfd;
+	unsigned int e = (unsigned int)c->errfd;
+
+	if ((c->s->mode & FL__MODE_ERRPIPE) && e >= lo && e <= hi) {
+		long r = e > lo ? fl__sys3(__NR_close_range, lo, e - 1, a->flags) : 0;
+		return r < 0 || e == hi ? r : fl__sys3(__NR_close_range, e + 1, hi, a->flags);
+	}
+	return fl__sys3(__NR_close_range, lo, hi, a->flags);
 }
 
 static long do_open(const struct fl_action *a)
@@ -274,8 +287,7 @@ static long do_action(struct child *c, const struct fl_action *a)
 	case FL_ACTION_OPEN:
 		return do_open(a);
 	case FL_ACTION_CLOSE_RANGE:
-		return fl__sys3(__NR_close_range, a->fd,
-				a->newfd < 0 ? ~0U : (unsigned int)a->newfd, a->flags);
+		return do_close_range(c, a);
 	case FL_ACTION_CHDIR:
 		return fl__sys1(__NR_chdir, (const char *)(uintptr_t)a->arg);
 	case FL_ACTION_INHERIT:

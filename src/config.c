@@ -425,7 +425,7 @@ static int set_ctty(struct fl__config *c, const struct key *k, unsigned int cmd,
 		return -ENOTTY;
 	}
 	commit_fd(&c->ctty_fd, fd);
-	c->spec.set |= FL__SET_CTTY | FL__SET_SETSID; /* TIOCSCTTY needs a session leader */
+	c->spec.set |= FL__SET_CTTY; /* implies setsid in the child: TIOCSCTTY needs a session leader */
 	return 0;
 }
 

@@ -1,0 +1,182 @@
+/*
+ * test_fallback.c - each kernel feature the library uses can be refused;
+ * seccomp filters refuse them here and the fallback (or a clear error) is
+ * checked.  Also the proof that the library never forks the caller.
+ */
+#define _GNU_SOURCE
+#include <fcntl.h>
+#include <sched.h>
+#include <signal.h>
+#include <stdio.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "forkless.h"
+#include "harness.h"
+#include "seccomp.h"
+
+#ifndef CLONE_PIDFD
+#define CLONE_PIDFD 0x1000
+#endif
+
+static void spawn_true_ok(void)
+{
+	char *argv[] = { "true", NULL };
+	struct fl_error e;
+	pid_t pid = fl_spawn("/bin/true", argv, NULL, NULL, 0, &e);
+	ASSERT_GT(pid, 0);
+	ASSERT_EQ(fl_test_wait(pid), 0);
+}
+
+/* A failing spawn still reports its exact error through the fallback path. */
+static void spawn_missing_reports(void)
+{
+	char *argv[] = { "x", NULL };
+	struct fl_error e;
+	ASSERT_ERR(fl_spawn("/nonexistent", argv, NULL, NULL, 0, &e), e, -ENOENT, FL_STAGE_EXEC);
+}
+
+static void child_sees_only_std_fds(void)
+{
+	int extra = open("/dev/null", O_RDONLY); /* inheritable, must not reach the child */
+	int fd = fl_pidfd_open(0, FL_PIDFD_EMPTY), st;
+	char *out = fl_test_run_handle(fd, "fds", NULL, &st);
+	ASSERT_EQ(st, 0);
+	ASSERT_STREQ(out, "0 1 2 ");
+	free(out);
+	close(extra);
+}
+
+TEST(clone3_enosys_falls_back_to_clone)
+{
+	struct fl_sc_rule r[] = { { SYS_clone3, ENOSYS, 0, 0 } };
+	fl_sc_install(r, 1);
+	spawn_true_ok();
+	spawn_missing_reports();
+	child_sees_only_std_fds();
+}
+
+TEST(clone3_eperm_as_docker_falls_back_to_clone)
+{
+	struct fl_sc_rule r[] = { { SYS_clone3, EPERM, 0, 0 } };
+	fl_sc_install(r, 1);
+	spawn_true_ok();
+	spawn_missing_reports();
+}
+
+TEST(close_range_refused_falls_back)
+{
+	struct fl_sc_rule r[] = { { SYS_close_range, ENOSYS, 0, 0 } };
+	fl_sc_install(r, 1);
+	child_sees_only_std_fds();
+	spawn_missing_reports();
+}
+
+TEST(pidfd_refused_is_a_clear_error)
+{
+	/* clone3 gone, and clone refused whenever CLONE_PIDFD is asked for */
+	struct fl_sc_rule r[] = {
+		{ SYS_clone3, ENOSYS, 0, 0 },
+		{ SYS_clone, EPERM, CLONE_PIDFD, 0 },
+		{ SYS_pidfd_open, ENOSYS, 0, 0 },
+	};
+	fl_sc_install(r, 3);
+	char *argv[] = { "true", NULL };
+	struct fl_error e;
+	ASSERT_ERR(fl_spawn("/bin/true", argv, NULL, NULL, 0, &e), e, -EPERM, FL_STAGE_CLONE);
+	ASSERT_EQ(fl_pidfd_open(getpid(), 0), -ENOSYS);
+}
+
+/*
+ * Never fork: the process dies (SIGSYS) if anything creates a process
+ * without CLONE_VM.  clone3's flags are not visible to seccomp, so clone3
+ * is refused and every creation goes through clone(), whose flags are.
+ */
+TEST(library_never_forks_seccomp)
+{
+	struct fl_sc_rule r[] = {
+		{ SYS_clone3, ENOSYS, 0, 0 },
+		{ SYS_clone, 0, CLONE_VM, CLONE_VM }, /* kill unless CLONE_VM */
+#ifdef SYS_fork
+		{ SYS_fork, 0, 0, 0 },
+		{ SYS_vfork, 0, 0, 0 },
+#endif
+	};
+	fl_sc_install(r, (int)(sizeof(r) / sizeof(r[0])));
+	spawn_true_ok();
+	spawn_missing_reports();
+	child_sees_only_std_fds();
+	int fd = fl_pidfd_open(0, FL_PIDFD_EMPTY), st;
+	ASSERT_EQ(fl_pidfd_config(fd, FL_CONFIG_SET_FLAG, "setsid", NULL, 0), 0);
+	ASSERT_EQ(fl_pidfd_config(fd, FL_CONFIG_SET_STRING, "rlimit.core", "0", 0), 0);
+	char *out = fl_test_run_handle(fd, "fds", NULL, &st);
+	ASSERT_EQ(st, 0);
+	free(out);
+}
+
+/* The filter above cannot see clone3's flags: strace can.  Every process the
+ * library creates through clone3 or clone carries CLONE_VM. */
+HELPER(spawn_some)
+{
+	char *av[] = { "true", NULL };
+	struct fl_error e;
+	for (int i = 0; i < 3; i++) {
+		pid_t pid = fl_spawn("/bin/true", av, NULL, NULL, 0, &e);
+		if (pid < 0)
+			return 1;
+		waitpid(pid, NULL, 0);
+	}
+	return fl_spawn("/nonexistent", av, NULL, NULL, 0, &e) == -ENOENT ? 0 : 1;
+}
+
+TEST(library_never_forks_strace)
+{
+	if (access("/usr/bin/strace", X_OK) != 0)
+		SKIP("strace is not installed");
+	if (fl_test_valgrind())
+		SKIP("strace under valgrind");
+	setenv("ASAN_OPTIONS", "detect_leaks=0", 1); /* LeakSanitizer cannot run under ptrace */
+	char log[4200];
+	snprintf(log, sizeof(log), "%s/strace.log", fl_test_tmpdir());
+	char *args[] = { "strace", "-f", "-qq", "-e", "trace=clone,clone3,fork,vfork", "-o", log,
+			 (char *)fl_test_exe, "--helper", "spawn_some", NULL };
+	pid_t pid = fl_spawn("/usr/bin/strace", args, NULL, NULL, 0, NULL);
+	ASSERT_GT(pid, 0);
+	int st = fl_test_wait(pid);
+	ASSERT_TRUE(WIFEXITED(st));
+	ASSERT_EQ(WEXITSTATUS(st), 0);
+	FILE *f = fopen(log, "re");
+	ASSERT_TRUE(f != NULL);
+	char line[1024];
+	int creations = 0;
+	while (fgets(line, sizeof(line), f)) {
+		if (!strstr(line, "clone") && !strstr(line, "fork"))
+			continue;
+		if (strstr(line, "resumed>") && !strstr(line, "clone3(") && !strstr(line, "clone("))
+			continue;
+		creations++;
+		if (!strstr(line, "CLONE_VM"))
+			fl_test_fail(__FILE__, __LINE__, "created without CLONE_VM: %s", line);
+	}
+	fclose(f);
+	ASSERT_EQ(creations, 4);
+}
+
+TEST(pidfd_send_signal_refused_falls_back_to_kill)
+{
+	struct fl_sc_rule r[] = { { SYS_pidfd_send_signal, ENOSYS, 0, 0 } };
+	fl_sc_install(r, 1);
+	int fd = fl_pidfd_open(0, FL_PIDFD_EMPTY), st;
+	struct fl_spawn_args a = { .size = sizeof(a), .path = fl_test_exe,
+				   .argv = fl_test_helper_argv("sleep", NULL) };
+	int pid = fl_pidfd_spawn_run(fd, &a, sizeof(a));
+	ASSERT_GT(pid, 0);
+	ASSERT_EQ(fl_pidfd_kill(fd, SIGTERM), 0);
+	ASSERT_EQ(fl_pidfd_wait(fd, &st, 0), pid);
+	ASSERT_TRUE(WIFSIGNALED(st));
+	ASSERT_EQ(WTERMSIG(st), SIGTERM);
+	ASSERT_EQ(fl_pidfd_kill(fd, SIGTERM), -ESRCH); /* reaped */
+	close(fd);
+}
