@@ -95,14 +95,17 @@ forkless.pc: forkless.pc.in Makefile
 	sed -e 's|@PREFIX@|$(PREFIX)|; s|@LIBDIR@|$(LIBDIR)|; s|@INCDIR@|$(INCDIR)|; s|@VERSION@|$(VERSION)|' $< > $@
 
 check: all
+	@scripts/deps.sh check
 	$(B)/tests/forkless-test
 
 VALGRIND := valgrind -q --error-exitcode=99 --leak-check=full --show-leak-kinds=definite \
 	    --errors-for-leak-kinds=definite --trace-children=no
 valgrind: all
+	@scripts/deps.sh valgrind
 	FORKLESS_TEST_VALGRIND=1 $(VALGRIND) $(B)/tests/forkless-test
 
 bench: all
+	@scripts/deps.sh bench
 	$(B)/forkless-bench
 
 install: all
