@@ -42,7 +42,7 @@ TEST_OBJ  := $(TEST_SRC:tests/%.c=$(B)/obj/tests/%.o) $(B)/obj/tests/main.o $(B)
 BENCH_SRC := $(wildcard bench/*.c)
 
 all: $(B)/libforkless.a $(B)/libforkless.so $(B)/forkless $(B)/tests/forkless-test \
-     $(B)/true-static $(B)/forkless-bench forkless.pc
+     $(B)/true-static forkless.pc
 
 # The child executor runs between clone and exec: no sanitizer runtime there,
 # and no loop turned into a libc call.
@@ -72,9 +72,9 @@ $(SO): $(PIC_OBJ) src/libforkless.map
 $(B)/libforkless.so: $(SO)
 	ln -sf $(notdir $(SO)) $(B)/$(SONAME) && ln -sf $(SONAME) $@
 
-$(B)/forkless: tools/forkless.c $(B)/libforkless.a
+$(B)/forkless: tools/forkless.c $(BENCH_SRC) bench/bench.h $(B)/libforkless.a
 	@mkdir -p $(@D)
-	$(CC) $(ALLCFLAGS) $(SANFLAGS) -o $@ $< $(B)/libforkless.a -lpthread
+	$(CC) $(ALLCFLAGS) $(SANFLAGS) -o $@ tools/forkless.c $(BENCH_SRC) $(B)/libforkless.a -lpthread
 
 $(B)/obj/tests/%.o: tests/%.c
 	@mkdir -p $(@D)
@@ -87,9 +87,6 @@ $(B)/tests/forkless-test: $(TEST_OBJ) $(B)/libforkless.so
 $(B)/true-static: bench/true.c.in
 	@mkdir -p $(@D)
 	$(CC) -O2 -static -x c -o $@ $<
-
-$(B)/forkless-bench: $(BENCH_SRC) $(B)/libforkless.a
-	$(CC) $(ALLCFLAGS) -o $@ $(BENCH_SRC) $(B)/libforkless.a -lpthread -lm
 
 forkless.pc: forkless.pc.in Makefile
 	sed -e 's|@PREFIX@|$(PREFIX)|; s|@LIBDIR@|$(LIBDIR)|; s|@INCDIR@|$(INCDIR)|; s|@VERSION@|$(VERSION)|' $< > $@
@@ -104,9 +101,12 @@ valgrind: all
 	@scripts/deps.sh valgrind
 	FORKLESS_TEST_VALGRIND=1 $(VALGRIND) $(B)/tests/forkless-test
 
+# The main job: the side-by-side benchmark, quick, with plots.
+BENCH_OUT := $(B)/bench
 bench: all
 	@scripts/deps.sh bench
-	$(B)/forkless-bench
+	$(B)/forkless bench --quick --json $(BENCH_OUT)/results.json --plot $(BENCH_OUT)
+	@echo "results: $(BENCH_OUT)/results.json, plots: $(BENCH_OUT)/*.png" 
 
 install: all
 	install -d $(DESTDIR)$(LIBDIR) $(DESTDIR)$(INCDIR) $(DESTDIR)$(BINDIR) \

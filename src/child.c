@@ -296,30 +296,75 @@ static long do_action(struct child *c, const struct fl_action *a)
 	return -EINVAL; /* the caller validated types; unreachable */
 }
 
-/* Close [lo, hi] (hi < 0: to the end); loop over close() if close_range is refused. */
-static long close_span(int lo, int hi, unsigned int max)
+/* Parse a decimal fd name; -1 for "." and "..". */
+static long fd_name(const char *p)
+{
+	long v = 0;
+
+	if (*p < '0' || *p > '9')
+		return -1;
+	for (; *p >= '0' && *p <= '9'; p++)
+		v = v * 10 + (*p - '0');
+	return v;
+}
+
+/*
+ * close_range refused (seccomp, < 5.9): close what /proc/self/fd lists in
+ * [lo, hi], as glibc's closefrom fallback does; re-read until a pass finds
+ * nothing, since closing while reading may skip entries.
+ */
+static long close_listed(unsigned int lo, unsigned int hi)
+{
+	char buf[1024];
+	long dir = fl__sys4(__NR_openat, AT_FDCWD, "/proc/self/fd",
+			    O_RDONLY | O_DIRECTORY | O_CLOEXEC, 0);
+	int found = 1;
+
+	if (dir < 0)
+		return dir;
+	while (found) {
+		found = 0;
+		fl__sys3(__NR_lseek, dir, 0, 0);
+		for (;;) {
+			long n = fl__sys3(__NR_getdents64, dir, buf, sizeof(buf));
+			if (n <= 0)
+				break;
+			for (long off = 0; off < n;) {
+				/* struct linux_dirent64: ino, off, reclen, type, name */
+				unsigned short reclen = *(unsigned short *)(buf + off + 16);
+				long fd = fd_name(buf + off + 19);
+				if (fd >= lo && fd <= hi && fd != dir) {
+					fl__sys1(__NR_close, fd);
+					found = 1;
+				}
+				off += reclen;
+			}
+		}
+	}
+	fl__sys1(__NR_close, dir);
+	return 0;
+}
+
+/* Close [lo, hi] (hi < 0: to the end). */
+static long close_span(int lo, int hi)
 {
 	if (hi >= 0 && hi < lo)
 		return 0;
-	long r = fl__sys3(__NR_close_range, lo, hi < 0 ? ~0U : (unsigned int)hi, 0);
+	unsigned int h = hi < 0 ? ~0U : (unsigned int)hi;
+	long r = fl__sys3(__NR_close_range, lo, h, 0);
 	if (r != -ENOSYS && r != -EPERM)
 		return r;
-	for (unsigned int fd = lo; fd <= (hi < 0 ? max : (unsigned int)hi) && fd < max; fd++)
-		fl__sys1(__NR_close, fd);
-	return 0;
+	return close_listed((unsigned int)lo, h);
 }
 
 /* Close every fd >= 3 except the kept ones and the error pipe. */
 static long close_fds(struct child *c)
 {
 	const struct fl__spec *s = c->s;
-	struct fl__rlimit64 nofile = { ~0ULL, ~0ULL };
 	size_t i = 0;
 	int lo = 3, pipe_done = !(s->mode & FL__MODE_ERRPIPE);
 	long r;
 
-	fl__sys4(__NR_prlimit64, 0, RLIMIT_NOFILE, NULL, &nofile);
-	unsigned int max = nofile.cur > 0x7fffffffu ? 0x7fffffffu : (unsigned int)nofile.cur;
 	for (;;) {
 		int next = i < s->nkeep ? s->keep[i] : -1;
 		if (!pipe_done && (next < 0 || c->errfd < next)) {
@@ -332,11 +377,11 @@ static long close_fds(struct child *c)
 			break;
 		if (next < lo)
 			continue;
-		if ((r = close_span(lo, next - 1, max)) < 0)
+		if ((r = close_span(lo, next - 1)) < 0)
 			return r;
 		lo = next + 1;
 	}
-	return close_span(lo, -1, max);
+	return close_span(lo, -1);
 }
 
 static void apply_fds(struct child *c)

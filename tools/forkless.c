@@ -3,6 +3,7 @@
  *
  *   forkless run [--set KEY[=VALUE]]... [--fd CHILD=PARENT|PATH[:MODE]]...
  *                [--inherit-fds] [--] CMD [ARGS...]
+ *   forkless bench ...   the side-by-side benchmark (bench/)
  *
  * It exists to try the library from a shell and to show its intended use:
  * open an empty process, configure it key by key (the same strings the
@@ -29,6 +30,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "../bench/bench.h"
 #include "forkless.h"
 
 #define EXIT_USAGE 2
@@ -48,11 +50,14 @@ struct run_opts {
 
 static const char usage_text[] =
 	"Usage: forkless run [OPTION]... [--] CMD [ARGS...]\n"
+	"       forkless bench [--quick] [--json FILE] [--plot DIR] [...]\n"
 	"       forkless --help | --version\n"
 	"\n"
 	"Run CMD (searched in $PATH if it has no '/') in a process created\n"
 	"without fork(), wait for it and exit with its status (128+N if it was\n"
 	"killed by signal N).  SIGINT, SIGTERM, SIGHUP and SIGQUIT are forwarded.\n"
+	"\n"
+	"'forkless bench --help' describes the benchmark.\n"
 	"\n"
 	"Options of run:\n"
 	"  --set KEY=VALUE       set a process attribute (cwd, umask, rlimit.nofile,\n"
@@ -361,6 +366,8 @@ int main(int argc, char **argv)
 		usage_error("missing subcommand (try 'run')");
 	if (!strcmp(cmd, "run"))
 		return cmd_run(argc - 1, argv + 1);
+	if (!strcmp(cmd, "bench"))
+		return fl_bench_main(argc - 1, argv + 1);
 	if (!strcmp(cmd, "--help") || !strcmp(cmd, "-h"))
 		return print_usage();
 	if (!strcmp(cmd, "--version")) {

@@ -1,0 +1,88 @@
+/*
+ * methods.c - the ways of creating a process that the benchmark compares.
+ *
+ * Each spawns the target with stdout on /dev/null and the caller's
+ * environment, and returns the pid for the caller to reap.  They do the same
+ * work, so the figures compare the mechanisms and nothing else.
+ */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <spawn.h>
+#include <stdlib.h>
+#include <unistd.h>
+
+#include "bench.h"
+#include "forkless.h"
+
+int bench_devnull = -1;
+
+static pid_t fork_exec(const struct bench_target *t)
+{
+	pid_t pid = fork();
+	if (pid == 0) {
+		dup2(bench_devnull, 1);
+		execve(t->path, t->argv, environ);
+		_exit(127);
+	}
+	return pid < 0 ? -errno : pid;
+}
+
+static pid_t vfork_exec(const struct bench_target *t)
+{
+	/* the floor of exec-based spawning: CLONE_VM|CLONE_VFORK, nothing else */
+	pid_t pid = vfork();
+	if (pid == 0) {
+		dup2(bench_devnull, 1);
+		execve(t->path, t->argv, environ);
+		_exit(127);
+	}
+	return pid < 0 ? -errno : pid;
+}
+
+static posix_spawn_file_actions_t *devnull_actions(void)
+{
+	static posix_spawn_file_actions_t fa;
+	static int done;
+	if (!done) {
+		posix_spawn_file_actions_init(&fa);
+		posix_spawn_file_actions_adddup2(&fa, bench_devnull, 1);
+		done = 1;
+	}
+	return &fa;
+}
+
+static pid_t posix_spawn_m(const struct bench_target *t)
+{
+	pid_t pid;
+	int r = posix_spawn(&pid, t->path, devnull_actions(), NULL, t->argv, environ);
+	return r ? -r : pid;
+}
+
+static pid_t posix_spawnp_m(const struct bench_target *t)
+{
+	pid_t pid;
+	int r = posix_spawnp(&pid, t->file, devnull_actions(), NULL, t->argv, environ);
+	return r ? -r : pid;
+}
+
+static pid_t fl_spawn_m(const struct bench_target *t)
+{
+	struct fl_action a = { .type = FL_ACTION_DUP2, .fd = bench_devnull, .newfd = 1 };
+	return fl_spawn(t->path, t->argv, environ, &a, 1, NULL);
+}
+
+static pid_t fl_spawnp_m(const struct bench_target *t)
+{
+	struct fl_action a = { .type = FL_ACTION_DUP2, .fd = bench_devnull, .newfd = 1 };
+	return fl_spawn(t->file, t->argv, environ, &a, 1, NULL);
+}
+
+const struct bench_method bench_methods[] = {
+	{ "fork_exec", fork_exec, "fork() + execve() + waitpid()" },
+	{ "vfork_exec", vfork_exec, "vfork() + execve(): the floor for exec-based spawning" },
+	{ "posix_spawn", posix_spawn_m, "glibc posix_spawn(), absolute path" },
+	{ "posix_spawnp", posix_spawnp_m, "glibc posix_spawnp(), bare name searched in $PATH" },
+	{ "fl_spawn", fl_spawn_m, "forkless fl_spawn(), vfork launcher, absolute path" },
+	{ "fl_spawnp", fl_spawnp_m, "forkless fl_spawn(), bare name searched in $PATH" },
+};
+const size_t bench_nmethods = sizeof(bench_methods) / sizeof(bench_methods[0]);
