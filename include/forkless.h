@@ -14,6 +14,7 @@
 #ifndef FORKLESS_H
 #define FORKLESS_H
 
+#include <errno.h>
 #include <sched.h>
 #include <signal.h>
 #include <stddef.h>
@@ -66,13 +67,17 @@ enum fl_config_cmd {
  * Keys (see fl_pidfd_config(3) for the value forms each accepts):
  *   path argv envp execfd cwd umask setsid pgroup ctty sigmask sigdefault
  *   rlimit.<name> (every RLIMIT_*, e.g. rlimit.nofile) uid gid groups cgroup
- *   pdeathsig affinity mempolicy sched_policy sched_priority inherit_fds
+ *   pdeathsig affinity mempolicy numa_node sched_policy sched_priority
+ *   inherit_fds
  *
- * Returns 0.  Errors: -EBADF fd is not open; -EINVAL fd is not a forkless
- * handle, unknown key, wrong command for the key or a value out of range;
- * -EBUSY the process was already started (or a run failed: a handle runs
- * once); -EBADFD the handle was created by another process (after fork());
- * -ENOMEM.  On error the configuration is unchanged: nothing is half-applied.
+ * Returns 0.  Errors: -EBADF fd is not open, or a bad fd value; -EINVAL fd
+ * is not a forkless handle, unknown key, wrong command for the key or a
+ * value out of range; -EBUSY the process was already started (or a run
+ * failed: a handle runs once); -EBADFD the handle was created by another
+ * process (after fork()); -ENOENT empty path/cwd; -ENOTDIR, -ENOTTY a cwd or
+ * cgroup that is no directory, a ctty that is no terminal; -EFAULT NULL
+ * vector; -ENOMEM, -EMFILE; open(2) errors of the ctty and cgroup paths.
+ * On error the configuration is unchanged: nothing is half-applied.
  */
 int fl_pidfd_config(int fd, unsigned int cmd, const char *key,
 		    const void *value, int aux);
@@ -87,7 +92,7 @@ enum fl_action_type {
 	FL_ACTION_OPEN = 4,        /* newfd = openat(fd or AT_FDCWD, arg -> struct fl_open) */
 	FL_ACTION_CLOSE_RANGE = 5, /* close_range(fd, newfd < 0 ? ~0U : newfd, flags) */
 	FL_ACTION_CHDIR = 6,       /* chdir((const char *)arg) */
-	FL_ACTION_INHERIT = 7,     /* keep fd open in the child (no other effect) */
+	FL_ACTION_INHERIT = 7,     /* keep fd open in the child, across exec (clears FD_CLOEXEC there) */
 };
 
 /* A fixed-size action record, as in the kernel proposal. */
@@ -154,7 +159,6 @@ struct fl_error {
 
 /* Arguments of fl_pidfd_spawn_run(); zero means "use the configured value". */
 struct fl_spawn_args {
-	uint64_t size;                  /* sizeof(struct fl_spawn_args) */
 	uint64_t flags;                 /* FL_SPAWN_* */
 	const char *path;               /* overrides "path" */
 	char *const *argv;              /* overrides "argv" */
@@ -164,7 +168,7 @@ struct fl_spawn_args {
 	struct fl_error *error;         /* filled on failure if not NULL */
 };
 
-#define FL_SPAWN_ARGS_SIZE_VER0 64
+#define FL_SPAWN_ARGS_SIZE_VER0 56 /* the first published size */
 
 /*
  * fl_pidfd_spawn_run - start the process configured on handle fd.
@@ -173,8 +177,10 @@ struct fl_spawn_args {
  * sizeof(*args); a larger size is accepted if the extra bytes are zero.
  *
  * The file to run is args->path, else "path", else argv[0]; a name without
- * '/' is searched in the caller's $PATH as execvp(3) does (unless
- * FL_SPAWN_NO_SEARCH).  envp defaults to the caller's environ at this call.
+ * '/' is searched in the caller's $PATH (default "/bin:/usr/bin") with
+ * execvp(3)'s error precedence, but an ENOEXEC file is an error, never run
+ * by /bin/sh (unless FL_SPAWN_NO_SEARCH).  envp defaults to the caller's
+ * environ at this call.
  *
  * The child applies, in the order of enum fl_stage, the configured attributes,
  * then the actions, closes every fd that no action names (unless
@@ -182,11 +188,14 @@ struct fl_spawn_args {
  * execs.  The caller is blocked until the exec succeeded or failed.
  *
  * Returns the child's pid; fd (the same number) is now the child's pidfd,
- * O_CLOEXEC.  On failure no child, zombie or fd is left, args->error is
- * filled and the handle is spent (-EBUSY on a second run).
+ * O_CLOEXEC.  args->error (if set) is cleared to {0, FL_STAGE_NONE, -1} at
+ * the start of the call.  On failure no child, zombie or fd is left,
+ * args->error says what failed and the handle is spent (-EBUSY on a
+ * second run).
  * Errors: -EBADF, -EINVAL, -EBUSY, -EBADFD as for fl_pidfd_config();
- * -EFAULT NULL argv; -E2BIG size too small, non-zero extra bytes, or argv
- * and envp over ARG_MAX; -EAGAIN (RLIMIT_NPROC); and every error the child's
+ * -EFAULT NULL argv, or NULL args with a non-zero size; -E2BIG size too
+ * small, non-zero extra bytes, more than 2^24 actions, or argv and envp
+ * over ARG_MAX; -EAGAIN (RLIMIT_NPROC); and every error the child's
  * steps and execve(2) can return, with the stage in args->error.
  */
 int fl_pidfd_spawn_run(int fd, struct fl_spawn_args *args, size_t size);
@@ -201,15 +210,19 @@ int fl_pidfd_spawn_run(int fd, struct fl_spawn_args *args, size_t size);
  * On a handle whose process has not started yet it waits for the start and
  * then the exit (with WNOHANG it returns 0).
  * Returns the pid, or 0 with WNOHANG and nothing to report.
- * Errors: -EBADF, -EINVAL (not a pidfd or handle), -ECHILD (not our child or
- * already reaped; a handle whose run failed), -EINTR.
+ * Errors: -EBADF fd not open; -EINVAL not a pidfd or handle, or bad flags;
+ * -EBADFD a handle created by another process; -ECHILD not our child or
+ * already reaped, or a handle whose run failed; -EINTR; -EAGAIN a
+ * non-blocking pidfd whose process still runs.
  */
 int fl_pidfd_wait(int fd, int *ret_status, int flags);
 
 /*
  * fl_pidfd_kill - send signal sig to the process of pidfd fd.
  * Returns 0.  Errors: -ESRCH the process has exited, or the handle was not
- * started; -EBADF, -EINVAL, -EPERM as pidfd_send_signal(2).
+ * started; -EBADF not open or not a pidfd; -EBADFD a handle created by
+ * another process; -EINVAL bad signal; -EPERM as pidfd_send_signal(2).
+ * Where pidfd_send_signal is refused, kill(2) of the pid the pidfd names.
  */
 int fl_pidfd_kill(int fd, int sig);
 
@@ -327,6 +340,8 @@ static inline int fl_pidfd_set_ctty_fd(int fd, int ttyfd)
 
 static inline int fl_pidfd_set_sched(int fd, int policy, int priority)
 {
+	if (priority < 0 || priority > 99)
+		return -EINVAL; /* checked first: both keys are set or neither */
 	int r = fl_pidfd_config(fd, FL_CONFIG_SET_INT, "sched_policy", NULL, policy);
 	return r < 0 ? r : fl_pidfd_config(fd, FL_CONFIG_SET_INT, "sched_priority",
 					   NULL, priority);

@@ -324,8 +324,10 @@ FL__EXPORT int fl_pidfd_wait(int fd, int *ret_status, int flags)
 		return r;
 	memset(&si, 0, sizeof(si));
 	r = (int)fl__sys5(__NR_waitid, P_PIDFD, fd, &si, flags | WEXITED, NULL);
+	if (r == -EBADF && fcntl(fd, F_GETFD) >= 0)
+		return -EINVAL; /* open, but not a pidfd */
 	if (r < 0)
-		return r == -EBADF ? -EINVAL : r;
+		return r;
 	if (si.si_pid == 0)
 		return 0; /* WNOHANG, nothing yet */
 	if (ret_status)

@@ -42,7 +42,8 @@ char **fl__strv_dup(char *const *v);
 
 /*
  * Prepare spec from config + per-run args and launch it; the one spawn path
- * of every front end.  Returns the pid and the child's pidfd in *ret_pidfd.
+ * of every front end.  Returns the pid and the child's pidfd in *ret_pidfd
+ * (ret_pidfd NULL: no pidfd is made, so none can be refused).
  */
 int fl__run(const struct fl__config *c, const struct fl_spawn_args *a,
 	    int *ret_pidfd, struct fl_error *err);

@@ -131,7 +131,7 @@ static long try_clone(uint64_t flags, void *stack, struct fl__child_arg *ca, int
  */
 static long do_clone(struct fl__spec *s, void *stack, struct fl__child_arg *ca, int *pidfd)
 {
-	uint64_t base = CLONE_VM | CLONE_VFORK | CLONE_PIDFD;
+	uint64_t base = CLONE_VM | CLONE_VFORK | (pidfd ? CLONE_PIDFD : 0);
 	long r = -ENOSYS;
 
 	if (s->mode & FL__MODE_FILES_SHARED)
@@ -206,6 +206,7 @@ static int read_errpipe(int fd, struct fl__report *rep)
 	return n == (ssize_t)sizeof(*rep);
 }
 
+/* ret_pidfd NULL: the caller needs no pidfd, so none is made. */
 int fl__launch_vfork(struct fl__spec *s, int *ret_pidfd, struct fl_error *err)
 {
 	struct fl__report rep = { 0, 0, -1, 0 };
@@ -235,7 +236,7 @@ int fl__launch_vfork(struct fl__spec *s, int *ret_pidfd, struct fl_error *err)
 	 * block everything from before clone, glibc's internal signals too.
 	 * The child resets dispositions, then sets its own mask before exec. */
 	fl__sys4(__NR_rt_sigprocmask, SIG_BLOCK, &all, &old, 8);
-	pid = do_clone(s, stack, &ca, &pidfd);
+	pid = do_clone(s, stack, &ca, ret_pidfd ? &pidfd : NULL);
 	fl__sys4(__NR_rt_sigprocmask, SIG_SETMASK, &old, NULL, 8);
 
 	if (pipefd[1] >= 0) {
@@ -249,12 +250,14 @@ int fl__launch_vfork(struct fl__spec *s, int *ret_pidfd, struct fl_error *err)
 		return (int)pid;
 	}
 	if (rep.err == 0 && rep.reached == FL_STAGE_EXEC) {
-		*ret_pidfd = pidfd;
+		if (ret_pidfd)
+			*ret_pidfd = pidfd;
 		return (int)pid;
 	}
 	/* Failed (or killed) before exec: collect it so nothing is left. */
 	int st = reap((pid_t)pid);
-	close(pidfd);
+	if (pidfd >= 0)
+		close(pidfd);
 	if (rep.err)
 		set_error(err, rep.err, rep.stage, rep.index);
 	else

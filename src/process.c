@@ -17,20 +17,18 @@ FL__EXPORT pid_t fl_spawn(const char *path, char *const argv[], char *const envp
 	struct fl__config c;
 	struct fl_error e = { 0, FL_STAGE_NONE, -1 };
 	struct fl_spawn_args a = {
-		.size = sizeof(a),
+		
 		.path = path,
 		.argv = argv,
 		.envp = envp,
 		.actions = actions,
 		.nactions = nactions,
 	};
-	int pidfd = -1, r;
+	int r;
 
 	fl__config_init(&c);
-	r = fl__run(&c, &a, &pidfd, &e);
-	if (r >= 0)
-		close(pidfd);
-	else if (ret_error)
+	r = fl__run(&c, &a, NULL, &e); /* no pidfd: the caller reaps by pid */
+	if (r < 0 && ret_error)
 		*ret_error = e;
 	return r;
 }

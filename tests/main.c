@@ -148,7 +148,7 @@ char *fl_test_run_handle(int fd, const char *name, char *const args[], int *ret_
 {
 	struct fl_action a = { .type = FL_ACTION_DUP2, .newfd = 1 };
 	struct fl_error e;
-	struct fl_spawn_args sa = { .size = sizeof(sa), .actions = &a, .nactions = 1, .error = &e };
+	struct fl_spawn_args sa = { .actions = &a, .nactions = 1, .error = &e };
 	char msg[256];
 	int p[2], st = 0;
 

@@ -168,7 +168,7 @@ static struct outcome run_helper(int fd, const char *name, char *const args[])
 {
 	struct outcome o = { .r = -1, .waited = -1, .e = { 0, FL_STAGE_NONE, -1 } };
 	struct fl_action a = { .type = FL_ACTION_DUP2, .newfd = 1 };
-	struct fl_spawn_args sa = { .size = sizeof(sa), .actions = &a, .nactions = 1,
+	struct fl_spawn_args sa = { .actions = &a, .nactions = 1,
 				    .error = &o.e };
 	int p[2];
 

@@ -43,7 +43,7 @@ TEST(builder_run_wait_reports_exit_status)
 	char *args[] = { "42", NULL };
 	ASSERT_EQ(fl_pidfd_set_path(fd, fl_test_exe), 0);
 	ASSERT_EQ(fl_pidfd_set_argv(fd, fl_test_helper_argv("exit", args)), 0);
-	struct fl_spawn_args a = { .size = sizeof(a) };
+	struct fl_spawn_args a = { 0 };
 	int pid = fl_pidfd_spawn_run(fd, &a, sizeof(a));
 	ASSERT_GT(pid, 0);
 	int st = 0;
@@ -56,7 +56,7 @@ TEST(builder_run_wait_reports_exit_status)
 static int start_exit_helper(int fd, const char *code)
 {
 	char *args[] = { (char *)code, NULL };
-	struct fl_spawn_args a = { .size = sizeof(a), .path = fl_test_exe,
+	struct fl_spawn_args a = { .path = fl_test_exe,
 				   .argv = fl_test_helper_argv("exit", args) };
 	return fl_pidfd_spawn_run(fd, &a, sizeof(a));
 }
@@ -111,7 +111,7 @@ HELPER(sleep)
 TEST(kill_started_process)
 {
 	int fd = fl_pidfd_open(0, FL_PIDFD_EMPTY);
-	struct fl_spawn_args a = { .size = sizeof(a), .path = fl_test_exe,
+	struct fl_spawn_args a = { .path = fl_test_exe,
 				   .argv = fl_test_helper_argv("sleep", NULL) };
 	int pid = fl_pidfd_spawn_run(fd, &a, sizeof(a));
 	ASSERT_GT(pid, 0);
@@ -129,7 +129,7 @@ TEST(kill_started_process)
 TEST(wait_nohang_on_running_process_returns_zero)
 {
 	int fd = fl_pidfd_open(0, FL_PIDFD_EMPTY);
-	struct fl_spawn_args a = { .size = sizeof(a), .path = fl_test_exe,
+	struct fl_spawn_args a = { .path = fl_test_exe,
 				   .argv = fl_test_helper_argv("sleep", NULL) };
 	int pid = fl_pidfd_spawn_run(fd, &a, sizeof(a));
 	ASSERT_GT(pid, 0);
@@ -173,7 +173,7 @@ TEST(wait_on_handle_whose_run_failed_is_echild)
 	ASSERT_EQ(pthread_create(&t, NULL, wait_thread, &w), 0);
 	usleep(20 * 1000);
 	char *argv[] = { "x", NULL };
-	struct fl_spawn_args a = { .size = sizeof(a), .path = "/nonexistent/x", .argv = argv };
+	struct fl_spawn_args a = { .path = "/nonexistent/x", .argv = argv };
 	ASSERT_EQ(fl_pidfd_spawn_run(w.fd, &a, sizeof(a)), -ENOENT);
 	pthread_join(t, NULL);
 	ASSERT_EQ(w.ret, -ECHILD);
@@ -187,7 +187,7 @@ TEST(config_after_run_and_run_twice_are_ebusy)
 	ASSERT_GT(pid, 0);
 	ASSERT_EQ(fl_pidfd_set_cwd(fd, "/"), -EBUSY);
 	struct fl_error e;
-	struct fl_spawn_args a = { .size = sizeof(a), .error = &e };
+	struct fl_spawn_args a = { .error = &e };
 	ASSERT_EQ(fl_pidfd_spawn_run(fd, &a, sizeof(a)), -EBUSY);
 	ASSERT_EQ(e.err, EBUSY);
 	ASSERT_EQ(e.stage, FL_STAGE_CONFIG);
@@ -200,7 +200,7 @@ TEST(run_after_failed_run_is_ebusy)
 {
 	int fd = fl_pidfd_open(0, FL_PIDFD_EMPTY);
 	char *argv[] = { "x", NULL };
-	struct fl_spawn_args a = { .size = sizeof(a), .path = "/nonexistent", .argv = argv };
+	struct fl_spawn_args a = { .path = "/nonexistent", .argv = argv };
 	ASSERT_EQ(fl_pidfd_spawn_run(fd, &a, sizeof(a)), -ENOENT);
 	ASSERT_EQ(fl_pidfd_spawn_run(fd, &a, sizeof(a)), -EBUSY);
 	ASSERT_EQ(fl_pidfd_config(fd, FL_CONFIG_SET_FLAG, "setsid", NULL, 0), -EBUSY);
@@ -218,7 +218,6 @@ TEST(args_struct_size_rules)
 	int st, fd = fl_pidfd_open(0, FL_PIDFD_EMPTY);
 
 	memset(&b, 0, sizeof(b));
-	b.a.size = sizeof(b);
 	b.a.path = fl_test_exe;
 	b.a.argv = fl_test_helper_argv("exit", NULL);
 	b.a.error = &e;

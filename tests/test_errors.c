@@ -135,7 +135,7 @@ TEST(null_argv_is_efault_before_any_process)
 	ASSERT_ERR(fl_spawn("/bin/true", NULL, NULL, NULL, 0, &e), e, -EFAULT, FL_STAGE_CONFIG);
 	int fd = fl_pidfd_open(0, FL_PIDFD_EMPTY);
 	ASSERT_EQ(fl_pidfd_set_argv(fd, NULL), -EFAULT);
-	struct fl_spawn_args a = { .size = sizeof(a), .path = "/bin/true", .error = &e };
+	struct fl_spawn_args a = { .path = "/bin/true", .error = &e };
 	ASSERT_ERR(fl_pidfd_spawn_run(fd, &a, sizeof(a)), e, -EFAULT, FL_STAGE_CONFIG);
 	close(fd);
 }

@@ -74,7 +74,7 @@ TEST(close_range_refused_falls_back)
 	spawn_missing_reports();
 }
 
-TEST(pidfd_refused_is_a_clear_error)
+TEST(pidfd_refused_fl_spawn_works_builder_says_why)
 {
 	/* clone3 gone, and clone refused whenever CLONE_PIDFD is asked for */
 	struct fl_sc_rule r[] = {
@@ -83,9 +83,15 @@ TEST(pidfd_refused_is_a_clear_error)
 		{ SYS_pidfd_open, ENOSYS, 0, 0 },
 	};
 	fl_sc_install(r, 3);
+	/* fl_spawn needs no pidfd: it works */
+	spawn_true_ok();
+	/* the builder must turn its handle into a pidfd: a clear error, no child */
 	char *argv[] = { "true", NULL };
 	struct fl_error e;
-	ASSERT_ERR(fl_spawn("/bin/true", argv, NULL, NULL, 0, &e), e, -EPERM, FL_STAGE_CLONE);
+	int fd = fl_pidfd_open(0, FL_PIDFD_EMPTY);
+	struct fl_spawn_args a = { .path = "/bin/true", .argv = argv, .error = &e };
+	ASSERT_ERR(fl_pidfd_spawn_run(fd, &a, sizeof(a)), e, -EPERM, FL_STAGE_CLONE);
+	close(fd);
 	ASSERT_EQ(fl_pidfd_open(getpid(), 0), -ENOSYS);
 }
 
@@ -169,7 +175,7 @@ TEST(pidfd_send_signal_refused_falls_back_to_kill)
 	struct fl_sc_rule r[] = { { SYS_pidfd_send_signal, ENOSYS, 0, 0 } };
 	fl_sc_install(r, 1);
 	int fd = fl_pidfd_open(0, FL_PIDFD_EMPTY), st;
-	struct fl_spawn_args a = { .size = sizeof(a), .path = fl_test_exe,
+	struct fl_spawn_args a = { .path = fl_test_exe,
 				   .argv = fl_test_helper_argv("sleep", NULL) };
 	int pid = fl_pidfd_spawn_run(fd, &a, sizeof(a));
 	ASSERT_GT(pid, 0);

@@ -64,7 +64,7 @@ static char *run_helper(const char *name, char *const args[], struct fl_action *
 	for (size_t i = 0; i < n; i++)
 		with_out[i + 1] = all[i];
 	struct fl_error e;
-	struct fl_spawn_args a = { .size = sizeof(a), .path = fl_test_exe,
+	struct fl_spawn_args a = { .path = fl_test_exe,
 				   .argv = fl_test_helper_argv(name, args),
 				   .actions = with_out, .nactions = n + 1, .error = &e };
 	int pid = fl_pidfd_spawn_run(fd, &a, sizeof(a));

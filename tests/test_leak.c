@@ -33,7 +33,7 @@ static void spawn_loop(const char *path, int n)
 			pid = fl_spawn(path, argv, NULL, &a, 1, &e);
 		} else {
 			int fd = fl_pidfd_open(0, FL_PIDFD_EMPTY), st;
-			struct fl_spawn_args sa = { .size = sizeof(sa), .path = path, .argv = argv };
+			struct fl_spawn_args sa = { .path = path, .argv = argv };
 			fl_pidfd_config(fd, FL_CONFIG_SET_STRING, "cwd", "/", 0);
 			pid = fl_pidfd_spawn_run(fd, &sa, sizeof(sa));
 			if (pid > 0 && fl_pidfd_wait(fd, &st, 0) != pid)

@@ -326,7 +326,7 @@ static int cmd_run(int argc, char **argv)
 {
 	struct run_opts o = { 0 };
 	struct fl_error e;
-	struct fl_spawn_args a = { .size = sizeof(a), .error = &e };
+	struct fl_spawn_args a = { .error = &e };
 	int fd, sfd, pid, ret = EXIT_USAGE;
 
 	parse_run(&o, argc, argv);
