@@ -88,8 +88,9 @@ $(B)/true-static: bench/true.c.in
 	@mkdir -p $(@D)
 	$(CC) -O2 -static -x c -o $@ $<
 
+PC_SED := sed -e 's|@PREFIX@|$(PREFIX)|; s|@LIBDIR@|$(LIBDIR)|; s|@INCDIR@|$(INCDIR)|; s|@VERSION@|$(VERSION)|'
 forkless.pc: forkless.pc.in Makefile
-	sed -e 's|@PREFIX@|$(PREFIX)|; s|@LIBDIR@|$(LIBDIR)|; s|@INCDIR@|$(INCDIR)|; s|@VERSION@|$(VERSION)|' $< > $@
+	$(PC_SED) $< > $@
 
 check: all
 	@scripts/deps.sh check
@@ -117,7 +118,7 @@ install: all
 	ln -sf $(SONAME) $(DESTDIR)$(LIBDIR)/libforkless.so
 	install -m 644 $(B)/libforkless.a $(DESTDIR)$(LIBDIR)/
 	install -m 755 $(B)/forkless $(DESTDIR)$(BINDIR)/
-	install -m 644 forkless.pc $(DESTDIR)$(PKGDIR)/
+	$(PC_SED) forkless.pc.in > $(DESTDIR)$(PKGDIR)/forkless.pc
 	install -m 644 man/man1/*.1 $(DESTDIR)$(MANDIR)/man1/
 	install -m 644 man/man3/*.3 $(DESTDIR)$(MANDIR)/man3/
 

@@ -5,6 +5,7 @@
 #define _GNU_SOURCE
 #include <dirent.h>
 #include <fcntl.h>
+#include <ftw.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <sys/stat.h>
@@ -192,6 +193,12 @@ static int open_fds(char *buf, size_t len)
 	return n;
 }
 
+static int remove_one(const char *path, const struct stat *st, int type, struct FTW *f)
+{
+	(void)st, (void)type, (void)f;
+	return remove(path);
+}
+
 static void run_one(struct fl_test *t)
 {
 	char before[4096], after[4096];
@@ -204,13 +211,8 @@ static void run_one(struct fl_test *t)
 	pid_t p = waitpid(-1, NULL, WNOHANG | __WALL);
 	if (p != -1 || errno != ECHILD)
 		fl_test_fail(__FILE__, __LINE__, "child left behind (pid %d)", (int)p);
-	if (tmpdir[0]) {
-		char cmd[300];
-		snprintf(cmd, sizeof(cmd), "rm -rf %s", tmpdir);
-		/* the test is over: a shell to clean up is fine here */
-		if (system(cmd) != 0)
-			fprintf(stderr, "# could not remove %s\n", tmpdir);
-	}
+	if (tmpdir[0] && nftw(tmpdir, remove_one, 16, FTW_DEPTH | FTW_PHYS) != 0)
+		fprintf(stderr, "# could not remove %s\n", tmpdir);
 	_exit(0);
 }
 
