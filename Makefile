@@ -106,6 +106,7 @@ valgrind: all
 BENCH_OUT := $(B)/bench
 bench: all
 	@scripts/deps.sh bench
+	@mkdir -p $(BENCH_OUT)
 	$(B)/forkless bench --quick --json $(BENCH_OUT)/results.json --plot $(BENCH_OUT)
 	@echo "results: $(BENCH_OUT)/results.json, plots: $(BENCH_OUT)/*.png" 
 

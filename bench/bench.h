@@ -46,6 +46,7 @@ struct bench_result {
 	double spawns_per_s;
 	double ratio;   /* median_us / posix_spawn's median_us (inflight: spawns/s ratio) */
 	const char *skip; /* condition skipped: why */
+	const char *note; /* measured, but not quite as asked: how */
 };
 
 struct bench_report {

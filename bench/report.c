@@ -77,8 +77,9 @@ void report_summary(const struct bench_report *rep)
 			double ratio = !strcmp(r->sweep, "inflight")
 					       ? hi->spawns_per_s / r->spawns_per_s
 					       : hi->median_us / r->median_us;
+			double scale = !strcmp(r->unit, "bytes") ? 1.0 / (1 << 30) : 1;
 			printf("  %-9s %-13s %-13s %g -> %g %s: %.2fx\n", r->sweep, r->target, r->method,
-			       r->value, hi->value, r->unit, ratio);
+			       r->value * scale, hi->value * scale, scale < 1 ? "GiB" : r->unit, ratio);
 		}
 	}
 	printf("\n== ratios to posix_spawn at baseline (median latency; < 1 is faster)\n");
@@ -155,6 +156,10 @@ int report_json(const struct bench_report *rep, const char *path, bool quick)
 				"\"ratio_to_posix_spawn\": %.4f",
 				r->samples, r->median_us, r->p10_us, r->p90_us, r->spawns_per_s,
 				r->blocked_us, r->ratio);
+		if (r->note) {
+			fprintf(f, ", ");
+			json_str(f, "note", r->note, "");
+		}
 		fprintf(f, "}%s\n", i + 1 < rep->n ? "," : "");
 	}
 	fprintf(f, "  ]\n}\n");

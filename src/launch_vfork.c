@@ -12,8 +12,9 @@
  * Fallbacks, each remembered for the life of the process:
  *   clone3 EINVAL with CLONE_CLEAR_SIGHAND (< 5.5) -> without it; the child
  *     resets handlers one by one;
- *   clone3 ENOSYS/EPERM (seccomp, valgrind) -> clone(2) with CLONE_PIDFD;
- *     a configured cgroup is then joined by the child via cgroup.procs.
+ *   clone3 ENOSYS/EPERM (seccomp, valgrind) -> clone(2) (with CLONE_PIDFD
+ *     when the caller wants a pidfd; fl_spawn does not ask for one); a
+ *     configured cgroup is then joined by the child via cgroup.procs.
  * Under valgrind, which runs CLONE_VM|CLONE_VFORK as a fork, memory is not
  * shared: the child then reports through a CLOEXEC pipe instead.
  */

@@ -17,7 +17,6 @@ FL__EXPORT pid_t fl_spawn(const char *path, char *const argv[], char *const envp
 	struct fl__config c;
 	struct fl_error e = { 0, FL_STAGE_NONE, -1 };
 	struct fl_spawn_args a = {
-		
 		.path = path,
 		.argv = argv,
 		.envp = envp,
@@ -57,10 +56,10 @@ static const char *const stage_names[FL_STAGE_MAX_] = {
 	[FL_STAGE_AFFINITY] = "affinity",
 	[FL_STAGE_MEMPOLICY] = "mempolicy",
 	[FL_STAGE_UMASK] = "umask",
-	[FL_STAGE_PDEATHSIG] = "pdeathsig",
 	[FL_STAGE_GROUPS] = "groups",
 	[FL_STAGE_GID] = "gid",
 	[FL_STAGE_UID] = "uid",
+	[FL_STAGE_PDEATHSIG] = "pdeathsig",
 	[FL_STAGE_CWD] = "cwd",
 	[FL_STAGE_ACTION] = "action",
 	[FL_STAGE_CLOSE_FDS] = "close_fds",

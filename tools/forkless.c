@@ -51,7 +51,7 @@ struct run_opts {
 static const char usage_text[] =
 	"Usage: forkless run [OPTION]... [--] CMD [ARGS...]\n"
 	"       forkless bench [--quick] [--json FILE] [--plot DIR] [...]\n"
-	"       forkless --help | --version\n"
+	"       forkless -h | --help | --version\n"
 	"\n"
 	"Run CMD (searched in $PATH if it has no '/') in a process created\n"
 	"without fork(), wait for it and exit with its status (128+N if it was\n"
