@@ -30,7 +30,8 @@ B         := build
 SANFLAGS  :=
 endif
 
-LIB_SRC   := src/builder.c src/config.c src/run.c src/process.c src/launch_vfork.c
+LIB_SRC   := src/builder.c src/config.c src/run.c src/process.c src/launch_vfork.c \
+             src/posix.c src/posix_actions.c
 CHILD_SRC := src/child.c
 LIB_OBJ   := $(LIB_SRC:src/%.c=$(B)/obj/%.o) $(B)/obj/child.o $(B)/obj/sys_clone.o
 PIC_OBJ   := $(LIB_OBJ:.o=.pic.o)
@@ -41,8 +42,8 @@ TEST_SRC  := $(wildcard tests/test_*.c)
 TEST_OBJ  := $(TEST_SRC:tests/%.c=$(B)/obj/tests/%.o) $(B)/obj/tests/main.o $(B)/obj/tests/seccomp.o
 BENCH_SRC := $(wildcard bench/*.c)
 
-all: $(B)/libforkless.a $(B)/libforkless.so $(B)/forkless $(B)/tests/forkless-test \
-     $(B)/true-static forkless.pc
+all: $(B)/libforkless.a $(B)/libforkless.so $(B)/libforkless-preload.so $(B)/forkless \
+     $(B)/tests/forkless-test $(B)/tests/posix-conf $(B)/true-static forkless.pc
 
 # The child executor runs between clone and exec: no sanitizer runtime there,
 # and no loop turned into a libc call.
@@ -72,6 +73,17 @@ $(SO): $(PIC_OBJ) src/libforkless.map
 $(B)/libforkless.so: $(SO)
 	ln -sf $(notdir $(SO)) $(B)/$(SONAME) && ln -sf $(SONAME) $@
 
+# The LD_PRELOAD shim: the library's objects plus the libc names, built
+# without sanitizers (it is loaded into programs that have no ASan runtime).
+SHIM_OBJ := $(LIB_SRC:src/%.c=$(B)/obj/shim/%.o) $(B)/obj/shim/preload.o \
+	    $(B)/obj/child.pic.o $(B)/obj/sys_clone.pic.o
+$(B)/obj/shim/%.o: src/%.c
+	@mkdir -p $(@D)
+	$(CC) $(ALLCFLAGS) -fvisibility=hidden -fPIC -c -o $@ $<
+$(B)/libforkless-preload.so: $(SHIM_OBJ) src/preload.map
+	$(CC) -shared -Wl,--version-script=src/preload.map -Wl,-z,defs -Wl,-z,now \
+	      -o $@ $(SHIM_OBJ) -lpthread
+
 $(B)/forkless: tools/forkless.c $(BENCH_SRC) bench/bench.h $(B)/libforkless.a
 	@mkdir -p $(@D)
 	$(CC) $(ALLCFLAGS) $(SANFLAGS) -o $@ tools/forkless.c $(BENCH_SRC) $(B)/libforkless.a -lpthread
@@ -83,6 +95,12 @@ $(B)/obj/tests/%.o: tests/%.c
 $(B)/tests/forkless-test: $(TEST_OBJ) $(B)/libforkless.so
 	@mkdir -p $(@D)
 	$(CC) $(SANFLAGS) -o $@ $(TEST_OBJ) -L$(B) -lforkless -Wl,-rpath,'$$ORIGIN/..' -lpthread
+
+# The POSIX conformance program: one scenario per run, observations on
+# stdout, against glibc (alone or under the shim) or fl_posix_spawn.
+$(B)/tests/posix-conf: tests/posix_conf.c $(B)/libforkless.so
+	@mkdir -p $(@D)
+	$(CC) $(ALLCFLAGS) $(SANFLAGS) -o $@ $< -L$(B) -lforkless -Wl,-rpath,'$$ORIGIN/..' -lpthread
 
 $(B)/true-static: bench/true.c.in
 	@mkdir -p $(@D)
@@ -115,6 +133,7 @@ install: all
 		$(DESTDIR)$(PKGDIR) $(DESTDIR)$(MANDIR)/man1 $(DESTDIR)$(MANDIR)/man3
 	install -m 644 include/forkless.h $(DESTDIR)$(INCDIR)/
 	install -m 755 $(SO) $(DESTDIR)$(LIBDIR)/
+	install -m 755 $(B)/libforkless-preload.so $(DESTDIR)$(LIBDIR)/
 	ln -sf $(notdir $(SO)) $(DESTDIR)$(LIBDIR)/$(SONAME)
 	ln -sf $(SONAME) $(DESTDIR)$(LIBDIR)/libforkless.so
 	install -m 644 $(B)/libforkless.a $(DESTDIR)$(LIBDIR)/
@@ -127,4 +146,4 @@ clean:
 	rm -rf build build-san forkless.pc
 
 .PHONY: all check valgrind bench install clean
--include $(wildcard $(B)/obj/*.d $(B)/obj/tests/*.d)
+-include $(wildcard $(B)/obj/*.d $(B)/obj/tests/*.d $(B)/obj/shim/*.d)

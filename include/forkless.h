@@ -17,6 +17,7 @@
 #include <errno.h>
 #include <sched.h>
 #include <signal.h>
+#include <spawn.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <sys/resource.h>
@@ -93,7 +94,11 @@ enum fl_action_type {
 	FL_ACTION_CLOSE_RANGE = 5, /* close_range(fd, newfd < 0 ? ~0U : newfd, flags) */
 	FL_ACTION_CHDIR = 6,       /* chdir((const char *)arg) */
 	FL_ACTION_INHERIT = 7,     /* keep fd open in the child, across exec (clears FD_CLOEXEC there) */
+	FL_ACTION_TCSETPGRP = 8,   /* make the child's process group the foreground of tty fd */
 };
+
+/* fl_action.flags of FL_ACTION_CLOSE: an fd that is not open is no error (POSIX addclose). */
+#define FL_ACTION_CLOSE_IF_OPEN 0x1u
 
 /* A fixed-size action record, as in the kernel proposal. */
 struct fl_action {
@@ -246,6 +251,46 @@ const char *fl_strstage(int stage);
  * Returns buf.  Always NUL-terminates when len > 0.
  */
 char *fl_strerror_r(const struct fl_error *e, char *buf, size_t len);
+
+/* ---- POSIX front end --------------------------------------------------- */
+
+/*
+ * fl_posix_spawn, fl_posix_spawnp - posix_spawn(3) and posix_spawnp(3), on
+ * top of the builder.  They take the posix_spawn_file_actions_t and
+ * posix_spawnattr_t objects of glibc (initialised by glibc's functions or by
+ * the preload shim's, which share glibc's layout) and keep POSIX semantics:
+ * non-CLOEXEC fds are inherited, the child starts with the caller's signal
+ * mask unless POSIX_SPAWN_SETSIGMASK, closing an fd that is not open is no
+ * error.  Return 0 and store the pid in *pid (if not NULL), or a POSITIVE
+ * errno value with *pid untouched; an exec failure is such an error.
+ * fl_posix_spawnp searches a name without '/' in the caller's $PATH and
+ * never runs an ENOEXEC file with /bin/sh, as glibc's posix_spawnp.
+ * POSIX_SPAWN_USEVFORK is accepted and ignored; FL_POSIX_SPAWN_SETCGROUP
+ * (glibc 2.39's POSIX_SPAWN_SETCGROUP) starts the child in the cgroup set
+ * with fl_posix_spawnattr_setcgroup_np().
+ */
+int fl_posix_spawn(pid_t *pid, const char *path, const posix_spawn_file_actions_t *file_actions,
+		   const posix_spawnattr_t *attrp, char *const argv[], char *const envp[]);
+int fl_posix_spawnp(pid_t *pid, const char *file, const posix_spawn_file_actions_t *file_actions,
+		    const posix_spawnattr_t *attrp, char *const argv[], char *const envp[]);
+
+/*
+ * fl_pidfd_spawn, fl_pidfd_spawnp - glibc 2.39's pidfd_spawn(3): as
+ * fl_posix_spawn[p], but store a pidfd (O_CLOEXEC) of the child in *pidfd.
+ */
+int fl_pidfd_spawn(int *pidfd, const char *path, const posix_spawn_file_actions_t *file_actions,
+		   const posix_spawnattr_t *attrp, char *const argv[], char *const envp[]);
+int fl_pidfd_spawnp(int *pidfd, const char *file, const posix_spawn_file_actions_t *file_actions,
+		    const posix_spawnattr_t *attrp, char *const argv[], char *const envp[]);
+
+#define FL_POSIX_SPAWN_SETCGROUP 0x100
+
+/* What glibc 2.36 lacks: the cgroup attribute (2.39) and the POSIX.1-2024
+ * names of the chdir actions.  Return 0 or a positive errno. */
+int fl_posix_spawnattr_setcgroup_np(posix_spawnattr_t *attr, int cgroup);
+int fl_posix_spawnattr_getcgroup_np(const posix_spawnattr_t *attr, int *cgroup);
+int fl_posix_spawn_file_actions_addchdir(posix_spawn_file_actions_t *fa, const char *path);
+int fl_posix_spawn_file_actions_addfchdir(posix_spawn_file_actions_t *fa, int fd);
 
 /* ---- typed helpers ----------------------------------------------------- */
 

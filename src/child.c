@@ -150,10 +150,14 @@ static void apply_attributes(struct child *c)
 		if ((r = fl__sys4(__NR_prlimit64, 0, i, &s->rlimits[i], NULL)) < 0)
 			fail(c, r, FL_STAGE_RLIMIT, i);
 	}
-	if (s->set & FL__SET_SCHED) {
+	if (s->set & (FL__SET_SCHED | FL__SET_SCHEDPARAM)) {
 		struct sched_param p = { .sched_priority = s->sched_priority };
 		stage(c, FL_STAGE_SCHED);
-		if ((r = fl__sys3(__NR_sched_setscheduler, 0, s->sched_policy, &p)) < 0)
+		if (s->set & FL__SET_SCHED)
+			r = fl__sys3(__NR_sched_setscheduler, 0, s->sched_policy, &p);
+		else
+			r = fl__sys2(__NR_sched_setparam, 0, &p);
+		if (r < 0)
 			fail(c, r, FL_STAGE_SCHED, -1);
 	}
 	if (s->set & FL__SET_AFFINITY) {
@@ -177,14 +181,22 @@ static void apply_attributes(struct child *c)
 		if ((r = fl__sys2(__NR_setgroups, s->ngroups, s->groups)) < 0)
 			fail(c, r, FL_STAGE_GROUPS, -1);
 	}
-	if (s->set & FL__SET_GID) {
+	if (s->set & (FL__SET_GID | FL__SET_RESETIDS)) {
 		stage(c, FL_STAGE_GID);
-		if ((r = fl__sys3(__NR_setresgid, s->gid, s->gid, s->gid)) < 0)
+		if (s->set & FL__SET_GID)
+			r = fl__sys3(__NR_setresgid, s->gid, s->gid, s->gid);
+		else /* the effective gid becomes the real one */
+			r = fl__sys3(__NR_setresgid, -1, fl__sys0(__NR_getgid), -1);
+		if (r < 0)
 			fail(c, r, FL_STAGE_GID, -1);
 	}
-	if (s->set & FL__SET_UID) {
+	if (s->set & (FL__SET_UID | FL__SET_RESETIDS)) {
 		stage(c, FL_STAGE_UID);
-		if ((r = fl__sys3(__NR_setresuid, s->uid, s->uid, s->uid)) < 0)
+		if (s->set & FL__SET_UID)
+			r = fl__sys3(__NR_setresuid, s->uid, s->uid, s->uid);
+		else
+			r = fl__sys3(__NR_setresuid, -1, fl__sys0(__NR_getuid), -1);
+		if (r < 0)
 			fail(c, r, FL_STAGE_UID, -1);
 	}
 	/* after the credentials: changing them clears the death signal */
@@ -277,7 +289,8 @@ static long do_action(struct child *c, const struct fl_action *a)
 		return r;
 	switch (a->type) {
 	case FL_ACTION_CLOSE:
-		return fl__sys1(__NR_close, a->fd);
+		r = fl__sys1(__NR_close, a->fd);
+		return r == -EBADF && (a->flags & FL_ACTION_CLOSE_IF_OPEN) ? 0 : r;
 	case FL_ACTION_DUP2:
 		if (a->fd == a->newfd)
 			return keep_across_exec(a->fd);
@@ -292,6 +305,11 @@ static long do_action(struct child *c, const struct fl_action *a)
 		return fl__sys1(__NR_chdir, (const char *)(uintptr_t)a->arg);
 	case FL_ACTION_INHERIT:
 		return keep_across_exec(a->fd);
+	case FL_ACTION_TCSETPGRP: {
+		/* SIGTTOU cannot stop us: every signal is blocked until exec */
+		int pgid = (int)fl__sys1(__NR_getpgid, 0);
+		return fl__sys3(__NR_ioctl, a->fd, TIOCSPGRP, &pgid);
+	}
 	}
 	return -EINVAL; /* the caller validated types; unreachable */
 }

@@ -744,15 +744,16 @@ static int set_sched(struct fl__config *c, const struct key *k, unsigned int cmd
 	int r;
 
 	if (cmd == FL_CONFIG_UNSET) {
-		if (!k->arg)
-			c->spec.set &= ~FL__SET_SCHED;
-		c->spec.sched_priority = 0;
+		c->spec.set &= ~(k->arg ? FL__SET_SCHEDPARAM : FL__SET_SCHED);
+		if (k->arg)
+			c->spec.sched_priority = 0;
 		return 0;
 	}
 	if (k->arg) { /* sched_priority: checked against the policy by the kernel */
 		if ((r = get_int(cmd, value, aux, 0, 99, &v)) < 0)
 			return r;
 		c->spec.sched_priority = (int)v;
+		c->spec.set |= FL__SET_SCHEDPARAM; /* alone: sched_setparam */
 		return 0;
 	}
 	if (cmd == FL_CONFIG_SET_STRING && value)
@@ -799,6 +800,7 @@ static const struct key keys[] = {
 	{ "sched_policy", set_sched, 0, 0 },
 	{ "sched_priority", set_sched, 0, 1 },
 	{ "inherit_fds", set_flag, 0, 0 },
+	{ "resetids", set_flag, FL__SET_RESETIDS, 0 },
 };
 
 int fl__config_apply(struct fl__config *c, unsigned int cmd, const char *key,

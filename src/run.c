@@ -30,7 +30,12 @@ static int check_action(const struct fl_action *a, int *src, int *dst)
 	*src = *dst = -1;
 	switch (a->type) {
 	case FL_ACTION_CLOSE:
+		if (a->flags & ~FL_ACTION_CLOSE_IF_OPEN)
+			return -EINVAL;
+		*src = a->fd;
+		return a->fd < 0 ? -EBADF : 0;
 	case FL_ACTION_FCHDIR:
+	case FL_ACTION_TCSETPGRP:
 		*src = a->fd;
 		break;
 	case FL_ACTION_INHERIT:

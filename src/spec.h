@@ -39,6 +39,8 @@ enum {
 	FL__SET_CWD = 1u << 11,
 	FL__SET_CGROUP = 1u << 12,
 	FL__SET_SIGMASK = 1u << 13,
+	FL__SET_SCHEDPARAM = 1u << 14, /* priority alone: sched_setparam */
+	FL__SET_RESETIDS = 1u << 15,   /* effective ids := real ids (POSIX_SPAWN_RESETIDS) */
 };
 
 /* fl__spec.mode: how the launcher created the child; what is left to do. */

@@ -409,7 +409,12 @@ TEST(shared_library_exports_only_the_api)
 	ASSERT_EQ(fl_test_wait(pid), 0);
 	static const char *const api[] = { "fl_pidfd_open", "fl_pidfd_config", "fl_pidfd_spawn_run",
 					   "fl_pidfd_wait", "fl_pidfd_kill", "fl_pidfd_set_rlimit",
-					   "fl_spawn", "fl_strstage", "fl_strerror_r" };
+					   "fl_spawn", "fl_strstage", "fl_strerror_r",
+					   "fl_posix_spawn", "fl_posix_spawnp", "fl_pidfd_spawn",
+					   "fl_pidfd_spawnp", "fl_posix_spawnattr_setcgroup_np",
+					   "fl_posix_spawnattr_getcgroup_np",
+					   "fl_posix_spawn_file_actions_addchdir",
+					   "fl_posix_spawn_file_actions_addfchdir" };
 	FILE *f = fopen(out, "re");
 	char line[512];
 	int found = 0;

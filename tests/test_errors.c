@@ -153,7 +153,7 @@ TEST(negative_fd_in_action_is_ebadf_without_child)
 	struct fl_action bad_type = { .type = 99 };
 	ASSERT_ERR(fl_spawn("/bin/true", argv, NULL, &bad_type, 1, &e), e, -EINVAL, FL_STAGE_ACTION);
 	ASSERT_EQ(e.index, 0);
-	struct fl_action bad_flags = { .type = FL_ACTION_CLOSE, .fd = 3, .flags = 1 };
+	struct fl_action bad_flags = { .type = FL_ACTION_CLOSE, .fd = 3, .flags = 2 };
 	ASSERT_ERR(fl_spawn("/bin/true", argv, NULL, &bad_flags, 1, &e), e, -EINVAL, FL_STAGE_ACTION);
 	struct fl_action no_path = { .type = FL_ACTION_OPEN, .fd = AT_FDCWD, .newfd = 3 };
 	ASSERT_ERR(fl_spawn("/bin/true", argv, NULL, &no_path, 1, &e), e, -EFAULT, FL_STAGE_ACTION);

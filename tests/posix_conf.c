@@ -1,0 +1,2 @@
+/* placeholder: the POSIX conformance program */
+int main(void) { return 0; }
