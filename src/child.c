@@ -252,16 +252,73 @@ static long move_errfd(struct child *c, const struct fl_action *a)
 	return 0;
 }
 
+/* Parse a decimal fd name; -1 for "." and "..". */
+static long fd_name(const char *p)
+{
+	long v = 0;
+
+	if (*p < '0' || *p > '9')
+		return -1;
+	for (; *p >= '0' && *p <= '9'; p++)
+		v = v * 10 + (*p - '0');
+	return v;
+}
+
+/*
+ * close_range refused (seccomp, < 5.9): close what /proc/self/fd lists in
+ * [lo, hi], as glibc's closefrom fallback does; re-read until a pass finds
+ * nothing, since closing while reading may skip entries.
+ */
+static long close_listed(unsigned int lo, unsigned int hi, int skip)
+{
+	char buf[1024];
+	long dir = fl__sys4(__NR_openat, AT_FDCWD, "/proc/self/fd",
+			    O_RDONLY | O_DIRECTORY | O_CLOEXEC, 0);
+	int found = 1;
+
+	if (dir < 0)
+		return dir;
+	while (found) {
+		found = 0;
+		fl__sys3(__NR_lseek, dir, 0, 0);
+		for (;;) {
+			long n = fl__sys3(__NR_getdents64, dir, buf, sizeof(buf));
+			if (n <= 0)
+				break;
+			for (long off = 0; off < n;) {
+				/* struct linux_dirent64: ino, off, reclen, type, name */
+				unsigned short reclen = *(unsigned short *)(buf + off + 16);
+				long fd = fd_name(buf + off + 19);
+				if (fd >= lo && fd <= hi && fd != dir && fd != skip) {
+					fl__sys1(__NR_close, fd);
+					found = 1;
+				}
+				off += reclen;
+			}
+		}
+	}
+	fl__sys1(__NR_close, dir);
+	return 0;
+}
+
 static long do_close_range(struct child *c, const struct fl_action *a)
 {
 	unsigned int lo = (unsigned int)a->fd, hi = a->newfd < 0 ? ~0U : (unsigned int)a->newfd;
 	unsigned int e = (unsigned int)c->errfd;
+	int pipe = (c->s->mode & FL__MODE_ERRPIPE) && e >= lo && e <= hi;
+	long r;
 
-	if ((c->s->mode & FL__MODE_ERRPIPE) && e >= lo && e <= hi) {
-		long r = e > lo ? fl__sys3(__NR_close_range, lo, e - 1, a->flags) : 0;
-		return r < 0 || e == hi ? r : fl__sys3(__NR_close_range, e + 1, hi, a->flags);
+	if (pipe) {
+		r = e > lo ? fl__sys3(__NR_close_range, lo, e - 1, a->flags) : 0;
+		if (r >= 0 && e != hi)
+			r = fl__sys3(__NR_close_range, e + 1, hi, a->flags);
+	} else {
+		r = fl__sys3(__NR_close_range, lo, hi, a->flags);
 	}
-	return fl__sys3(__NR_close_range, lo, hi, a->flags);
+	/* close_range refused: close one by one (not for CLOSE_RANGE_CLOEXEC) */
+	if ((r == -ENOSYS || r == -EPERM) && !a->flags)
+		r = close_listed(lo, hi, pipe ? c->errfd : -1);
+	return r;
 }
 
 static long do_open(const struct fl_action *a)
@@ -314,55 +371,6 @@ static long do_action(struct child *c, const struct fl_action *a)
 	return -EINVAL; /* the caller validated types; unreachable */
 }
 
-/* Parse a decimal fd name; -1 for "." and "..". */
-static long fd_name(const char *p)
-{
-	long v = 0;
-
-	if (*p < '0' || *p > '9')
-		return -1;
-	for (; *p >= '0' && *p <= '9'; p++)
-		v = v * 10 + (*p - '0');
-	return v;
-}
-
-/*
- * close_range refused (seccomp, < 5.9): close what /proc/self/fd lists in
- * [lo, hi], as glibc's closefrom fallback does; re-read until a pass finds
- * nothing, since closing while reading may skip entries.
- */
-static long close_listed(unsigned int lo, unsigned int hi)
-{
-	char buf[1024];
-	long dir = fl__sys4(__NR_openat, AT_FDCWD, "/proc/self/fd",
-			    O_RDONLY | O_DIRECTORY | O_CLOEXEC, 0);
-	int found = 1;
-
-	if (dir < 0)
-		return dir;
-	while (found) {
-		found = 0;
-		fl__sys3(__NR_lseek, dir, 0, 0);
-		for (;;) {
-			long n = fl__sys3(__NR_getdents64, dir, buf, sizeof(buf));
-			if (n <= 0)
-				break;
-			for (long off = 0; off < n;) {
-				/* struct linux_dirent64: ino, off, reclen, type, name */
-				unsigned short reclen = *(unsigned short *)(buf + off + 16);
-				long fd = fd_name(buf + off + 19);
-				if (fd >= lo && fd <= hi && fd != dir) {
-					fl__sys1(__NR_close, fd);
-					found = 1;
-				}
-				off += reclen;
-			}
-		}
-	}
-	fl__sys1(__NR_close, dir);
-	return 0;
-}
-
 /* Close [lo, hi] (hi < 0: to the end). */
 static long close_span(int lo, int hi)
 {
@@ -372,7 +380,7 @@ static long close_span(int lo, int hi)
 	long r = fl__sys3(__NR_close_range, lo, h, 0);
 	if (r != -ENOSYS && r != -EPERM)
 		return r;
-	return close_listed((unsigned int)lo, h);
+	return close_listed((unsigned int)lo, h, -1);
 }
 
 /* Close every fd >= 3 except the kept ones and the error pipe. */

@@ -72,6 +72,25 @@ TEST(close_range_refused_falls_back)
 	fl_sc_install(r, 1);
 	child_sees_only_std_fds();
 	spawn_missing_reports();
+	/* the CLOSE_RANGE action too, in classic inheritance where it matters */
+	int keep = open("/dev/null", O_RDONLY), p[2];
+	ASSERT_EQ(pipe2(p, O_CLOEXEC), 0);
+	struct fl_action a[] = {
+		{ .type = FL_ACTION_DUP2, .fd = p[1], .newfd = 1 },
+		{ .type = FL_ACTION_CLOSE_RANGE, .fd = 3, .newfd = -1 },
+	};
+	int fd = fl_pidfd_open(0, FL_PIDFD_EMPTY), st;
+	struct fl_spawn_args sa = { .flags = FL_SPAWN_INHERIT_FDS, .path = fl_test_exe,
+				    .argv = fl_test_helper_argv("fds", NULL), .actions = a, .nactions = 2 };
+	int pid = fl_pidfd_spawn_run(fd, &sa, sizeof(sa));
+	close(p[1]);
+	ASSERT_GT(pid, 0);
+	char *out = fl_test_slurp(p[0]);
+	ASSERT_EQ(fl_pidfd_wait(fd, &st, 0), pid);
+	ASSERT_STREQ(out, "0 1 2 ");
+	free(out);
+	close(fd);
+	close(keep);
 }
 
 TEST(pidfd_refused_fl_spawn_works_builder_says_why)
