@@ -74,6 +74,7 @@ struct series {
 	const struct bench_method *m;
 	double *lat, *blk;
 	int n;
+	double spent_us; /* this method's share of the cell's time */
 };
 
 static int one_sample(const struct bench_method *m, const struct bench_target *t,
@@ -127,14 +128,14 @@ static void run_cell(struct bench_report *rep, const struct opts *o, const struc
 	struct series s[16];
 	size_t ns = 0;
 	int want = o->samples, warm = o->quick ? 1 : 5, min = 5;
-	double lat, blk, deadline;
+	double lat, blk;
 
 	report_table_header(t->name, sweep, cond);
 	for (size_t i = 0; i < bench_nmethods && ns < 16; i++) {
 		if (!listed(o->methods, bench_methods[i].name))
 			continue;
 		s[ns] = (struct series){ &bench_methods[i], calloc((size_t)want, sizeof(double)),
-					 calloc((size_t)want, sizeof(double)), 0 };
+					 calloc((size_t)want, sizeof(double)), 0, 0 };
 		for (int k = 0; k < warm; k++)
 			if (one_sample(s[ns].m, t, &lat, &blk) < 0) {
 				fprintf(stderr, "bench: %s on %s fails; left out\n", s[ns].m->name, t->name);
@@ -144,17 +145,20 @@ static void run_cell(struct bench_report *rep, const struct opts *o, const struc
 		ns++;
 next:;
 	}
-	deadline = now_us() + o->cell_s * 1e6;
+	/* Each method has an equal share of the cell's time, so a slow one
+	 * (fork at 8 GiB) stops at its minimum without starving the others. */
+	double budget = ns ? o->cell_s * 1e6 / (double)ns : 0;
 	for (int round = 0;; round++) {
-		bool more = false, late = now_us() > deadline;
+		bool more = false;
 		for (size_t k = 0; k < ns; k++) {
 			struct series *x = &s[(k + (size_t)round) % ns];
-			if (x->n >= want || (late && x->n >= min))
+			if (x->n >= want || (x->spent_us > budget && x->n >= min))
 				continue;
 			more = true;
 			if (one_sample(x->m, t, &lat, &blk) == 0) {
 				x->lat[x->n] = lat;
 				x->blk[x->n++] = blk;
+				x->spent_us += lat;
 			}
 		}
 		if (!more)
