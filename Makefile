@@ -130,7 +130,8 @@ bench: all
 
 install: all
 	install -d $(DESTDIR)$(LIBDIR) $(DESTDIR)$(INCDIR) $(DESTDIR)$(BINDIR) \
-		$(DESTDIR)$(PKGDIR) $(DESTDIR)$(MANDIR)/man1 $(DESTDIR)$(MANDIR)/man3
+		$(DESTDIR)$(PKGDIR) $(DESTDIR)$(MANDIR)/man1 $(DESTDIR)$(MANDIR)/man3 \
+		$(DESTDIR)$(MANDIR)/man7
 	install -m 644 include/forkless.h $(DESTDIR)$(INCDIR)/
 	install -m 755 $(SO) $(DESTDIR)$(LIBDIR)/
 	install -m 755 $(B)/libforkless-preload.so $(DESTDIR)$(LIBDIR)/
@@ -141,6 +142,7 @@ install: all
 	$(PC_SED) forkless.pc.in > $(DESTDIR)$(PKGDIR)/forkless.pc
 	install -m 644 man/man1/*.1 $(DESTDIR)$(MANDIR)/man1/
 	install -m 644 man/man3/*.3 $(DESTDIR)$(MANDIR)/man3/
+	install -m 644 man/man7/*.7 $(DESTDIR)$(MANDIR)/man7/
 
 clean:
 	rm -rf build build-san forkless.pc

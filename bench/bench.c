@@ -94,10 +94,29 @@ static int one_sample(const struct bench_method *m, const struct bench_target *t
 	return WIFEXITED(st) && WEXITSTATUS(st) == 0 ? 0 : -ECHILD;
 }
 
+/* Ratios against posix_spawn's row of the same cell; then print and keep. */
+static void publish(struct bench_report *rep, struct bench_result *r, size_t n, bool rate)
+{
+	const struct bench_result *b = NULL;
+
+	for (size_t i = 0; i < n; i++)
+		if (!strcmp(r[i].method, "posix_spawn"))
+			b = &r[i];
+	for (size_t i = 0; i < n; i++) {
+		if (b && b->median_us > 0 && b->spawns_per_s > 0) {
+			r[i].ratio = rate ? r[i].spawns_per_s / b->spawns_per_s
+					  : r[i].median_us / b->median_us;
+			r[i].spawns_ratio = r[i].spawns_per_s / b->spawns_per_s;
+			r[i].blocked_ratio = b->blocked_us > 0 ? r[i].blocked_us / b->blocked_us : 0;
+		}
+		report_table_row(&r[i]);
+		bench_add(rep, &r[i]);
+	}
+}
+
 static void finish(struct bench_report *rep, struct series *s, size_t ns,
 		   const struct bench_target *t, const char *sweep, double value, const char *unit)
 {
-	double base = 0;
 	struct bench_result r[16];
 
 	for (size_t i = 0; i < ns; i++) {
@@ -111,14 +130,8 @@ static void finish(struct bench_report *rep, struct series *s, size_t ns,
 			.p90_us = pct(s[i].lat, s[i].n, 0.9), .blocked_us = pct(s[i].blk, s[i].n, 0.5),
 			.spawns_per_s = s[i].n ? 1e6 * s[i].n / sum : 0,
 		};
-		if (!strcmp(s[i].m->name, "posix_spawn"))
-			base = r[i].median_us;
 	}
-	for (size_t i = 0; i < ns; i++) {
-		r[i].ratio = base > 0 ? r[i].median_us / base : 0;
-		report_table_row(&r[i]);
-		bench_add(rep, &r[i]);
-	}
+	publish(rep, r, ns, false);
 }
 
 /* Interleaved rounds of every method until each has its samples or time is up. */
@@ -219,7 +232,6 @@ static void run_inflight(struct bench_report *rep, const struct opts *o,
 		if (round >= 2 && now_us() > deadline)
 			break;
 	}
-	double base = 0;
 	for (int i = 0; i < ns; i++) {
 		double med = pct(rates[i], nr[i], 0.5);
 		r[i] = (struct bench_result){
@@ -229,14 +241,8 @@ static void run_inflight(struct bench_report *rep, const struct opts *o,
 		};
 		r[i].p10_us = pct(rates[i], nr[i], 0.9) > 0 ? 1e6 / pct(rates[i], nr[i], 0.9) : 0;
 		r[i].p90_us = pct(rates[i], nr[i], 0.1) > 0 ? 1e6 / pct(rates[i], nr[i], 0.1) : 0;
-		if (!strcmp(ms[i]->name, "posix_spawn"))
-			base = med;
 	}
-	for (int i = 0; i < ns; i++) {
-		r[i].ratio = base > 0 ? r[i].spawns_per_s / base : 0;
-		report_table_row(&r[i]);
-		bench_add(rep, &r[i]);
-	}
+	publish(rep, r, (size_t)ns, true);
 }
 
 /* ---- parent conditions ------------------------------------------------- */

@@ -45,6 +45,8 @@ struct bench_result {
 	double blocked_us;                /* median time the caller was inside the spawn call */
 	double spawns_per_s;
 	double ratio;   /* median_us / posix_spawn's median_us (inflight: spawns/s ratio) */
+	double blocked_ratio; /* blocked_us / posix_spawn's */
+	double spawns_ratio;  /* spawns_per_s / posix_spawn's */
 	const char *skip; /* condition skipped: why */
 	const char *note; /* measured, but not quite as asked: how */
 };

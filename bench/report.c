@@ -32,15 +32,15 @@ void bench_add(struct bench_report *rep, const struct bench_result *r)
 void report_table_header(const char *target, const char *sweep, const char *cond)
 {
 	printf("\n== %s, %s: %s\n", target, sweep, cond);
-	printf("  %-13s %9s %9s %9s %10s %9s %8s\n", "method", "median", "p10", "p90",
-	       "spawns/s", "blocked", "ratio");
+	printf("  %-13s %9s %9s %9s %10s %9s %8s %8s\n", "method", "median", "p10", "p90",
+	       "spawns/s", "blocked", "ratio", "blk.ratio");
 	fflush(stdout);
 }
 
 void report_table_row(const struct bench_result *r)
 {
-	printf("  %-13s %9.1f %9.1f %9.1f %10.0f %9.1f %8.3f\n", r->method, r->median_us,
-	       r->p10_us, r->p90_us, r->spawns_per_s, r->blocked_us, r->ratio);
+	printf("  %-13s %9.1f %9.1f %9.1f %10.0f %9.1f %8.3f %8.3f\n", r->method, r->median_us,
+	       r->p10_us, r->p90_us, r->spawns_per_s, r->blocked_us, r->ratio, r->blocked_ratio);
 	fflush(stdout);
 }
 
@@ -153,9 +153,10 @@ int report_json(const struct bench_report *rep, const char *path, bool quick)
 			fprintf(f,
 				"\"samples\": %d, \"median_us\": %.2f, \"p10_us\": %.2f, "
 				"\"p90_us\": %.2f, \"spawns_per_s\": %.1f, \"blocked_us\": %.2f, "
-				"\"ratio_to_posix_spawn\": %.4f",
+				"\"ratio_to_posix_spawn\": %.4f, \"blocked_ratio\": %.4f, "
+				"\"spawns_ratio\": %.4f",
 				r->samples, r->median_us, r->p10_us, r->p90_us, r->spawns_per_s,
-				r->blocked_us, r->ratio);
+				r->blocked_us, r->ratio, r->blocked_ratio, r->spawns_ratio);
 		if (r->note) {
 			fprintf(f, ", ");
 			json_str(f, "note", r->note, "");
