@@ -69,7 +69,7 @@ enum fl_config_cmd {
  *   path argv envp execfd cwd umask setsid pgroup ctty sigmask sigdefault
  *   rlimit.<name> (every RLIMIT_*, e.g. rlimit.nofile) uid gid groups cgroup
  *   pdeathsig affinity mempolicy numa_node sched_policy sched_priority
- *   inherit_fds
+ *   inherit_fds resetids
  *
  * Returns 0.  Errors: -EBADF fd is not open, or a bad fd value; -EINVAL fd
  * is not a forkless handle, unknown key, wrong command for the key or a
@@ -99,6 +99,9 @@ enum fl_action_type {
 
 /* fl_action.flags of FL_ACTION_CLOSE: an fd that is not open is no error (POSIX addclose). */
 #define FL_ACTION_CLOSE_IF_OPEN 0x1u
+/* fl_action.flags of FL_ACTION_OPEN: pass O_CLOEXEC to open(2) as given; newfd keeps
+ * it only if open returned newfd itself (glibc's posix_spawn_file_actions_addopen). */
+#define FL_ACTION_OPEN_OFLAG_AS_IS 0x1u
 
 /* A fixed-size action record, as in the kernel proposal. */
 struct fl_action {
@@ -109,10 +112,11 @@ struct fl_action {
 	uint64_t arg;
 };
 
-/* What FL_ACTION_OPEN's arg points to (open_how plus the path). */
+/* What FL_ACTION_OPEN's arg points to (open_how plus the path).  newfd is
+ * closed first (unless it is the directory fd), as POSIX's addopen has it. */
 struct fl_open {
 	const char *path;
-	uint64_t flags;   /* O_* flags; O_CLOEXEC is cleared on newfd */
+	uint64_t flags;   /* O_* flags; O_CLOEXEC is cleared on newfd (see OFLAG_AS_IS) */
 	uint64_t mode;
 	uint64_t resolve; /* RESOLVE_* (openat2); 0 uses openat */
 };
@@ -288,6 +292,8 @@ int fl_pidfd_spawnp(int *pidfd, const char *file, const posix_spawn_file_actions
 /* What glibc 2.36 lacks: the cgroup attribute (2.39) and the POSIX.1-2024
  * names of the chdir actions.  Return 0 or a positive errno. */
 int fl_posix_spawnattr_setcgroup_np(posix_spawnattr_t *attr, int cgroup);
+/* posix_spawnattr_setflags that also accepts FL_POSIX_SPAWN_SETCGROUP (EINVAL otherwise). */
+int fl_posix_spawnattr_setflags(posix_spawnattr_t *attr, short flags);
 int fl_posix_spawnattr_getcgroup_np(const posix_spawnattr_t *attr, int *cgroup);
 int fl_posix_spawn_file_actions_addchdir(posix_spawn_file_actions_t *fa, const char *path);
 int fl_posix_spawn_file_actions_addfchdir(posix_spawn_file_actions_t *fa, int fd);

@@ -54,11 +54,6 @@ static __attribute__((noreturn)) void fail(struct child *c, long err, int st, in
 		fl__sys1(__NR_exit_group, 127);
 }
 
-static int is_internal_signal(int sig)
-{
-	return sig == 32 || sig == 33; /* glibc's SIGCANCEL and SIGSETXID */
-}
-
 /*
  * Reset dispositions: without CLONE_CLEAR_SIGHAND, every caught signal goes
  * back to SIG_DFL so that no caller handler can run here (we share its
@@ -82,7 +77,7 @@ static long reset_signals(const struct fl__spec *s)
 			if (sa.handler == (void *)SIG_IGN || sa.handler == (void *)SIG_DFL)
 				continue;
 		}
-		sa.handler = (!in_default && is_internal_signal(sig)) ? (void *)SIG_IGN : (void *)SIG_DFL;
+		sa.handler = (void *)SIG_DFL; /* glibc's internal 32 and 33 too, as CLEAR_SIGHAND does */
 		sa.flags = 0;
 		sa.mask = 0;
 		long r = fl__sys4(__NR_rt_sigaction, sig, &sa, NULL, 8);
@@ -324,13 +319,19 @@ static long do_close_range(struct child *c, const struct fl_action *a)
 static long do_open(const struct fl_action *a)
 {
 	const struct fl_open *o = (const struct fl_open *)(uintptr_t)a->arg;
+	uint64_t flags = o->flags;
 	long fd;
 
+	if (!(a->flags & FL_ACTION_OPEN_OFLAG_AS_IS))
+		flags &= ~(uint64_t)O_CLOEXEC;
+	/* POSIX: newfd is closed before the file is opened (no EMFILE at the limit) */
+	if (a->newfd != a->fd)
+		fl__sys1(__NR_close, a->newfd);
 	if (o->resolve) {
-		struct fl__open_how how = { o->flags & ~(uint64_t)O_CLOEXEC, o->mode, o->resolve };
+		struct fl__open_how how = { flags, o->mode, o->resolve };
 		fd = fl__sys4(__NR_openat2, a->fd, o->path, &how, sizeof(how));
 	} else {
-		fd = fl__sys4(__NR_openat, a->fd, o->path, o->flags & ~(uint64_t)O_CLOEXEC, o->mode);
+		fd = fl__sys4(__NR_openat, a->fd, o->path, flags, o->mode);
 	}
 	if (fd < 0 || fd == a->newfd)
 		return fd < 0 ? fd : 0;

@@ -93,6 +93,7 @@ static int convert_actions(const posix_spawn_file_actions_t *fa, struct fl_actio
 						 .flags = (uint64_t)(unsigned)sa[i].action.open_action.oflag,
 						 .mode = sa[i].action.open_action.mode };
 			a[i] = (struct fl_action){ .type = FL_ACTION_OPEN, .fd = AT_FDCWD,
+						   .flags = FL_ACTION_OPEN_OFLAG_AS_IS,
 						   .newfd = sa[i].action.open_action.fd,
 						   .arg = (uintptr_t)&o[i] };
 			break;

@@ -50,6 +50,7 @@ int fl__fa_addopen(posix_spawn_file_actions_t *fa, int fd, const char *path, int
 		   mode_t mode);
 int fl__fa_addchdir(posix_spawn_file_actions_t *fa, const char *path);
 int fl__fa_addfchdir(posix_spawn_file_actions_t *fa, int fd);
+int fl__fa_addfchdir_np(posix_spawn_file_actions_t *fa, int fd);
 int fl__fa_addclosefrom(posix_spawn_file_actions_t *fa, int from);
 int fl__fa_addtcsetpgrp(posix_spawn_file_actions_t *fa, int fd);
 int fl__attr_init(posix_spawnattr_t *at);

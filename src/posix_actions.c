@@ -153,6 +153,17 @@ int fl__fa_addfchdir(posix_spawn_file_actions_t *fa, int fd)
 	return add_fd_action(fa, FL__SPAWN_DO_FCHDIR, fd);
 }
 
+/* glibc's _np name checks nothing at add time: a bad fd fails the spawn. */
+int fl__fa_addfchdir_np(posix_spawn_file_actions_t *fa, int fd)
+{
+	struct fl__spawn_action *a = append(fa);
+	if (!a)
+		return ENOMEM;
+	a->tag = FL__SPAWN_DO_FCHDIR;
+	a->action.fd_action.fd = fd;
+	return 0;
+}
+
 int fl__fa_addclosefrom(posix_spawn_file_actions_t *fa, int from)
 {
 	return add_fd_action(fa, FL__SPAWN_DO_CLOSEFROM, from);
@@ -194,6 +205,11 @@ int fl__attr_getcgroup(const posix_spawnattr_t *at, int *cgroup)
 FL__EXPORT int fl_posix_spawnattr_setcgroup_np(posix_spawnattr_t *attr, int cgroup)
 {
 	return fl__attr_setcgroup(attr, cgroup);
+}
+
+FL__EXPORT int fl_posix_spawnattr_setflags(posix_spawnattr_t *attr, short flags)
+{
+	return fl__attr_setflags(attr, flags);
 }
 
 FL__EXPORT int fl_posix_spawnattr_getcgroup_np(const posix_spawnattr_t *attr, int *cgroup)

@@ -53,9 +53,13 @@ static void log_spawn(const char *fn, const char *path, int r, pid_t pid, const 
 	else
 		n = snprintf(line, sizeof(line), "forkless %s %s error=%s\n", fn, path,
 			     fl_strerror_r(e, msg, sizeof(msg)));
+	if (n >= (int)sizeof(line)) { /* cut, but still one line */
+		n = (int)sizeof(line) - 1;
+		line[n - 1] = '\n';
+	}
 	int fd = open(log, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0644);
 	if (fd >= 0) {
-		ssize_t w = write(fd, line, (size_t)(n < (int)sizeof(line) ? n : (int)sizeof(line) - 1));
+		ssize_t w = write(fd, line, (size_t)n);
 		(void)w; /* a log is best effort */
 		close(fd);
 	}
@@ -147,7 +151,7 @@ SHIM int posix_spawn_file_actions_addfchdir(posix_spawn_file_actions_t *fa, int 
 
 SHIM int posix_spawn_file_actions_addfchdir_np(posix_spawn_file_actions_t *fa, int fd)
 {
-	return fl__fa_addfchdir(fa, fd);
+	return fl__fa_addfchdir_np(fa, fd);
 }
 
 SHIM int posix_spawn_file_actions_addclosefrom_np(posix_spawn_file_actions_t *fa, int from)

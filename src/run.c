@@ -54,10 +54,12 @@ static int check_action(const struct fl_action *a, int *src, int *dst)
 		if (!o || !o->path)
 			return -EFAULT;
 		*dst = a->newfd;
+		if (a->flags & ~FL_ACTION_OPEN_OFLAG_AS_IS)
+			return -EINVAL;
 		if (a->fd == AT_FDCWD)
-			return a->flags ? -EINVAL : 0;
+			return 0;
 		*src = a->fd;
-		break;
+		return a->fd < 0 ? -EBADF : 0;
 	}
 	case FL_ACTION_CLOSE_RANGE:
 		if (a->flags & ~(uint32_t)CLOSE_RANGE_CLOEXEC)

@@ -62,7 +62,7 @@ static const char usage_text[] =
 	"Options of run:\n"
 	"  --set KEY=VALUE       set a process attribute (cwd, umask, rlimit.nofile,\n"
 	"                        uid, sigmask, envp, ...; see fl_pidfd_config(3))\n"
-	"  --set KEY             set a boolean attribute (setsid, inherit_fds)\n"
+	"  --set KEY             set a boolean attribute (setsid, inherit_fds, resetids)\n"
 	"  --fd CHILD=PARENT     give the child our fd PARENT as fd CHILD\n"
 	"  --fd CHILD=PATH[:MODE]\n"
 	"                        open PATH as the child's fd CHILD; MODE is r, w\n"
