@@ -69,7 +69,7 @@ enum fl_config_cmd {
  *   path argv envp execfd cwd umask setsid pgroup ctty sigmask sigdefault
  *   rlimit.<name> (every RLIMIT_*, e.g. rlimit.nofile) uid gid groups cgroup
  *   pdeathsig affinity mempolicy numa_node sched_policy sched_priority
- *   inherit_fds resetids
+ *   inherit_fds resetids template (FL_CONFIG_SET_FD: a template fd)
  *
  * Returns 0.  Errors: -EBADF fd is not open, or a bad fd value; -EINVAL fd
  * is not a forkless handle, unknown key, wrong command for the key or a
@@ -152,6 +152,7 @@ enum fl_stage {
 	FL_STAGE_SIGMASK,
 	FL_STAGE_EXEC,
 	FL_STAGE_KILLED,     /* the child died before exec (err ECHILD); index: signal */
+	FL_STAGE_TEMPLATE,   /* a template's executable or caller failed a check; index: enum fl_template_check */
 	FL_STAGE_MAX_
 };
 
@@ -175,9 +176,11 @@ struct fl_spawn_args {
 	const struct fl_action *actions;
 	uint64_t nactions;
 	struct fl_error *error;         /* filled on failure if not NULL */
+	int *pidfd;                     /* VER1: if not NULL, receives the child's pidfd */
 };
 
 #define FL_SPAWN_ARGS_SIZE_VER0 56 /* the first published size */
+#define FL_SPAWN_ARGS_SIZE_VER1 64 /* + pidfd */
 
 /*
  * fl_pidfd_spawn_run - start the process configured on handle fd.
@@ -255,6 +258,77 @@ const char *fl_strstage(int stage);
  * Returns buf.  Always NUL-terminates when len > 0.
  */
 char *fl_strerror_r(const struct fl_error *e, char *buf, size_t len);
+
+/* ---- spawn templates --------------------------------------------------- */
+
+/* fl_template_args.flags */
+#define FL_TEMPLATE_NO_CLOEXEC 0x1u   /* the template fd without O_CLOEXEC */
+#define FL_TEMPLATE_FOLLOW_PATH 0x2u  /* path replaced: re-open and re-check, not ESTALE */
+#define FL_TEMPLATE_SEARCH_PATH 0x4u  /* a bare filename is looked up in $PATH, once */
+#define FL_TEMPLATE_INHERIT_FDS 0x8u  /* classic fd inheritance in every spawn */
+
+/* What failed, in struct fl_error.index with FL_STAGE_TEMPLATE. */
+enum fl_template_check {
+	FL_TCHECK_ARGS = 0,   /* the arguments themselves (EINVAL, E2BIG) */
+	FL_TCHECK_OPEN,       /* the file could not be opened or found (errno of open/PATH search) */
+	FL_TCHECK_TYPE,       /* not a regular file (EISDIR for a directory, EACCES otherwise) */
+	FL_TCHECK_EXEC,       /* not executable by the caller (EACCES) */
+	FL_TCHECK_FORMAT,     /* neither ELF nor "#!" (ENOEXEC) */
+	FL_TCHECK_TRUNCATED,  /* an ELF whose headers end early (ENOEXEC) */
+	FL_TCHECK_ARCH,       /* an ELF for another machine or class (ENOEXEC) */
+	FL_TCHECK_INTERP,     /* PT_INTERP or "#!" interpreter missing or not executable (ENOENT, EACCES) */
+	FL_TCHECK_IDENTITY,   /* at spawn: the path now names another file (ESTALE) */
+	FL_TCHECK_CREDS,      /* at spawn: not the creator's credentials (EACCES) */
+};
+
+/* Arguments of fl_spawn_template_create(); extensible like fl_spawn_args. */
+struct fl_template_args {
+	uint64_t flags;          /* FL_TEMPLATE_* */
+	int32_t execfd;          /* an fd of the executable, or -1 to use filename */
+	uint32_t exec_flags;     /* 0 or AT_SYMLINK_NOFOLLOW (filename) */
+	const char *filename;    /* absolute path (or a bare name with FL_TEMPLATE_SEARCH_PATH) */
+	int32_t config_fd;       /* a not started builder handle: its configuration is every
+				  * spawn's default; -1 for none */
+	uint32_t reserved;       /* 0 */
+	const struct fl_action *actions; /* default actions, applied before each spawn's */
+	uint64_t nactions;
+	struct fl_error *error;  /* why create failed, if not NULL */
+};
+
+#define FL_TEMPLATE_ARGS_SIZE_VER0 56
+
+/*
+ * fl_spawn_template_create - cache an executable for many spawns.
+ *
+ * Exactly one of execfd (>= 0) and filename.  The file is checked once,
+ * here: it must be a regular file the caller may execute, and an ELF for
+ * this machine whose PT_INTERP exists, or a "#!" script whose interpreter
+ * exists.  Each failure is a distinct {err, FL_STAGE_TEMPLATE, check} in
+ * args->error.  The identity (dev, ino, size, mode, owner, ctime, mtime) is
+ * recorded; the creator's credentials (euid, egid, groups) too.
+ *
+ * Returns the template fd: an fd of the executable itself, O_CLOEXEC unless
+ * FL_TEMPLATE_NO_CLOEXEC.  Closing it frees the template.  Only
+ * fl_spawn_template_spawn() and the builder key "template" accept it.
+ */
+int fl_spawn_template_create(struct fl_template_args *args, size_t size);
+
+/*
+ * fl_spawn_template_spawn - run the template's executable.
+ *
+ * args: per-spawn argv (required unless the template's configuration has
+ * one), envp, actions (after the template's), flags, error, and pidfd.
+ * args->path must be NULL.  The child is set up by the template's default
+ * configuration (from config_fd) and runs the cached file with
+ * execveat(AT_EMPTY_PATH); a path template first re-checks the path's
+ * identity (-ESTALE if the file was replaced, unless FL_TEMPLATE_FOLLOW_PATH,
+ * which re-opens and re-checks it); an fd template runs the exact file it
+ * holds.  Returns the pid (reap it, or use *args->pidfd); errors as
+ * fl_pidfd_spawn_run(), plus -EACCES when the caller's credentials are not
+ * the creator's, -EBADFD in a forked child, -EINVAL for an fd that is not a
+ * template.
+ */
+int fl_spawn_template_spawn(int tfd, struct fl_spawn_args *args, size_t size);
 
 /* ---- POSIX front end --------------------------------------------------- */
 

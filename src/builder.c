@@ -27,6 +27,7 @@
 
 enum { B_CONFIG, B_RUNNING, B_STARTED, B_SPENT };
 
+/* A table entry: a builder, or (tmpl set) a spawn template's handle. */
 struct builder {
 	dev_t dev;
 	ino_t ino;
@@ -34,6 +35,7 @@ struct builder {
 	int state;
 	int refs; /* the table's reference plus waiters' */
 	struct fl__config cfg;
+	struct fl__template *tmpl;
 };
 
 static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
@@ -44,6 +46,8 @@ static size_t table_len;
 static void builder_put(struct builder *b)
 {
 	if (--b->refs == 0) {
+		if (b->tmpl)
+			fl__template_release(b->tmpl);
 		fl__config_free(&b->cfg);
 		free(b);
 	}
@@ -59,6 +63,9 @@ static void table_drop(int fd)
 	 * that are copies: release only what is ours to release, the memory. */
 	if (b->owner != getpid()) {
 		b->cfg.execfd = b->cfg.cwd_fd = b->cfg.ctty_fd = b->cfg.cgroup_fd = -1;
+		b->cfg.tmpl_fd = -1;
+		b->tmpl = NULL; /* a copy: the creator frees its own */
+		b->cfg.tmpl = NULL;
 	}
 	builder_put(b);
 }
@@ -116,6 +123,8 @@ static int lookup_builder(int fd, struct builder **ret)
 {
 	int r = lookup(fd, ret);
 
+	if (r == 0 && (*ret)->tmpl)
+		return -EINVAL; /* a template handle */
 	if (r != -ENOENT)
 		return r;
 	if (fcntl(fd, F_GETFD) < 0)
@@ -200,7 +209,7 @@ FL__EXPORT int fl_pidfd_config(int fd, unsigned int cmd, const char *key,
 }
 
 /* Copy args of any size >= VER0 into *out; larger sizes must be zero-padded. */
-static int copy_args(struct fl_spawn_args *out, const struct fl_spawn_args *a, size_t size)
+int fl__copy_spawn_args(struct fl_spawn_args *out, const struct fl_spawn_args *a, size_t size)
 {
 	memset(out, 0, sizeof(*out));
 	if (!a)
@@ -239,10 +248,12 @@ FL__EXPORT int fl_pidfd_spawn_run(int fd, struct fl_spawn_args *args, size_t siz
 		e->stage = FL_STAGE_CONFIG;
 		return r;
 	}
-	r = copy_args(&a, args, size);
+	r = fl__copy_spawn_args(&a, args, size);
 	if (r < 0) {
 		e->err = -r;
 		e->stage = FL_STAGE_CONFIG;
+	} else if (b->cfg.tmpl) {
+		r = fl__template_run(b->cfg.tmpl, -1, b->cfg.tmpl_fd, &b->cfg, &a, &pidfd, e);
 	} else {
 		r = fl__run(&b->cfg, &a, &pidfd, e);
 	}
@@ -250,6 +261,8 @@ FL__EXPORT int fl_pidfd_spawn_run(int fd, struct fl_spawn_args *args, size_t siz
 		/* The handle becomes the pidfd, at the same number. */
 		dup3(pidfd, fd, O_CLOEXEC);
 		close(pidfd);
+		if (a.pidfd)
+			*a.pidfd = fd;
 	}
 	pthread_mutex_lock(&lock);
 	b->state = r >= 0 ? B_STARTED : B_SPENT;
@@ -280,6 +293,8 @@ static int wait_started(int fd, int nohang)
 		pthread_mutex_unlock(&lock);
 		return 1; /* not a builder: let waitid(P_PIDFD) judge the fd */
 	}
+	if (r == 0 && b->tmpl)
+		r = -EINVAL;
 	if (r == 0 && nohang) {
 		r = b->state == B_SPENT ? -ECHILD : 0;
 	} else if (r == 0) {
@@ -364,6 +379,8 @@ FL__EXPORT int fl_pidfd_kill(int fd, int sig)
 
 	pthread_mutex_lock(&lock);
 	r = lookup(fd, &b);
+	if (r == 0 && b->tmpl)
+		r = -EINVAL;
 	pthread_mutex_unlock(&lock);
 	if (r == 0)
 		return -ESRCH; /* not started: there is no process to signal */
@@ -381,6 +398,87 @@ FL__EXPORT int fl_pidfd_kill(int fd, int sig)
 	if (pid <= 0)
 		return pid == 0 ? -ESRCH : pid == -ENOENT ? -EBADF : pid;
 	return kill(pid, sig) < 0 ? -errno : 0;
+}
+
+/* ---- template handles -------------------------------------------------- */
+
+int fl__builder_config_copy(int fd, struct fl__config *ret)
+{
+	struct builder *b;
+	int r;
+
+	pthread_mutex_lock(&lock);
+	r = lookup_builder(fd, &b);
+	if (r == 0)
+		r = b->state == B_CONFIG ? fl__config_copy(ret, &b->cfg) : -EBUSY;
+	pthread_mutex_unlock(&lock);
+	return r;
+}
+
+int fl__template_register(int fd, struct fl__template *t)
+{
+	struct builder *b = calloc(1, sizeof(*b));
+	struct stat st;
+	int r;
+
+	if (!b)
+		return -ENOMEM;
+	if (fstat(fd, &st) < 0) {
+		free(b);
+		return -errno;
+	}
+	b->dev = st.st_dev;
+	b->ino = st.st_ino;
+	b->owner = getpid();
+	b->state = B_SPENT; /* never runs as a builder */
+	b->refs = 1;
+	b->tmpl = t;
+	fl__config_init(&b->cfg);
+	pthread_mutex_lock(&lock);
+	r = table_insert(fd, b);
+	pthread_mutex_unlock(&lock);
+	if (r < 0)
+		free(b);
+	return r;
+}
+
+int fl__template_acquire(int fd, struct fl__template **ret, bool locked)
+{
+	struct builder *b;
+	int r;
+
+	if (!locked)
+		pthread_mutex_lock(&lock);
+	r = lookup(fd, &b);
+	if (r == -ENOENT)
+		r = fcntl(fd, F_GETFD) < 0 ? -EBADF : -EINVAL;
+	else if (r == 0 && !b->tmpl)
+		r = -EINVAL; /* a builder */
+	if (r == 0) {
+		fl__template_get(b->tmpl);
+		*ret = b->tmpl;
+	}
+	if (!locked)
+		pthread_mutex_unlock(&lock);
+	return r;
+}
+
+int fl__template_repoint(int fd, int newfd, int cloexec)
+{
+	struct stat st;
+	int r = 0;
+
+	pthread_mutex_lock(&lock);
+	if (fstat(newfd, &st) < 0 || (size_t)fd >= table_len || !table[fd] || !table[fd]->tmpl) {
+		r = -EBADF;
+	} else if (dup3(newfd, fd, cloexec ? O_CLOEXEC : 0) < 0) {
+		r = -errno;
+	} else {
+		table[fd]->dev = st.st_dev;
+		table[fd]->ino = st.st_ino;
+	}
+	pthread_mutex_unlock(&lock);
+	return r;
 }
 
 /* At exit, free what handles the program never ran (for leak checkers). */

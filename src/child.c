@@ -508,8 +508,16 @@ static long exec_search(const struct fl__spec *s)
 
 static long do_exec(const struct fl__spec *s)
 {
-	if (s->execfd >= 0)
+	if (s->execfd >= 0) {
+		/* a #! script run from an fd: the kernel hands the interpreter
+		 * /dev/fd/N, which must survive the exec */
+		if (s->mode & FL__MODE_EXECFD_INHERIT) {
+			long r = keep_across_exec(s->execfd);
+			if (r < 0)
+				return r;
+		}
 		return fl__sys5(__NR_execveat, s->execfd, "", s->argv, s->envp, AT_EMPTY_PATH);
+	}
 	if (s->search)
 		return exec_search(s);
 	return fl__sys3(__NR_execve, s->path, s->argv, s->envp);

@@ -30,7 +30,7 @@
 void fl__config_init(struct fl__config *c)
 {
 	memset(c, 0, sizeof(*c));
-	c->execfd = c->cwd_fd = c->ctty_fd = c->cgroup_fd = -1;
+	c->execfd = c->cwd_fd = c->ctty_fd = c->cgroup_fd = c->tmpl_fd = -1;
 	c->spec.execfd = c->spec.cwd_fd = c->spec.ctty_fd = c->spec.cgroup_fd = -1;
 	c->spec.errfd = -1;
 }
@@ -53,7 +53,51 @@ void fl__config_free(struct fl__config *c)
 	close_fd(&c->cwd_fd);
 	close_fd(&c->ctty_fd);
 	close_fd(&c->cgroup_fd);
+	close_fd(&c->tmpl_fd);
+	if (c->tmpl)
+		fl__template_release(c->tmpl);
 	fl__config_init(c);
+}
+
+static int dup_fd(int fd)
+{
+	return fd < 0 ? -1 : fcntl(fd, F_DUPFD_CLOEXEC, 3);
+}
+
+int fl__config_copy(struct fl__config *dst, const struct fl__config *src)
+{
+	struct fl__config c = *src;
+	bool ok = true;
+
+	c.path = src->path ? strdup(src->path) : NULL;
+	c.argv = src->argv ? fl__strv_dup(src->argv) : NULL;
+	c.envp = src->envp ? fl__strv_dup(src->envp) : NULL;
+	c.cwd = src->cwd ? strdup(src->cwd) : NULL;
+	c.groups = NULL;
+	if (src->groups && (c.groups = malloc(src->spec.ngroups * sizeof(gid_t) + 1)))
+		memcpy(c.groups, src->groups, src->spec.ngroups * sizeof(gid_t));
+	c.execfd = dup_fd(src->execfd);
+	c.cwd_fd = dup_fd(src->cwd_fd);
+	c.ctty_fd = dup_fd(src->ctty_fd);
+	c.cgroup_fd = dup_fd(src->cgroup_fd);
+	c.tmpl_fd = dup_fd(src->tmpl_fd);
+	ok &= !src->path || c.path;
+	ok &= !src->argv || c.argv;
+	ok &= !src->envp || c.envp;
+	ok &= !src->cwd || c.cwd;
+	ok &= !src->groups || c.groups;
+	ok &= (src->execfd < 0 || c.execfd >= 0) && (src->cwd_fd < 0 || c.cwd_fd >= 0);
+	ok &= (src->ctty_fd < 0 || c.ctty_fd >= 0) && (src->cgroup_fd < 0 || c.cgroup_fd >= 0);
+	ok &= src->tmpl_fd < 0 || c.tmpl_fd >= 0;
+	if (c.tmpl)
+		fl__template_get(c.tmpl);
+	if (!ok) {
+		int err = errno ? errno : ENOMEM;
+		fl__config_free(&c);
+		return -err;
+	}
+	*dst = c;
+	return 0;
 }
 
 char **fl__strv_dup(char *const *v)
@@ -770,6 +814,37 @@ static int set_sched(struct fl__config *c, const struct key *k, unsigned int cmd
 	return 0;
 }
 
+/* "template": run a spawn template's file with this builder's settings. */
+static int set_template(struct fl__config *c, const struct key *k, unsigned int cmd,
+			const void *value, int aux)
+{
+	struct fl__template *t;
+	int r, fd;
+
+	(void)k, (void)value;
+	if (cmd == FL_CONFIG_UNSET) {
+		close_fd(&c->tmpl_fd);
+		if (c->tmpl)
+			fl__template_release(c->tmpl);
+		c->tmpl = NULL;
+		return 0;
+	}
+	if (cmd != FL_CONFIG_SET_FD)
+		return -EINVAL;
+	if ((r = fl__template_acquire(aux, &t, true)) < 0) /* fl_pidfd_config holds the lock */
+		return r;
+	if ((fd = get_fd(aux)) < 0) {
+		fl__template_release(t);
+		return fd;
+	}
+	close_fd(&c->tmpl_fd);
+	if (c->tmpl)
+		fl__template_release(c->tmpl);
+	c->tmpl = t;
+	c->tmpl_fd = fd;
+	return 0;
+}
+
 #define RL(name, res) { "rlimit." name, set_rlimit, 0, res }
 static const struct key keys[] = {
 	{ "path", set_path, 0, 0 },
@@ -801,6 +876,7 @@ static const struct key keys[] = {
 	{ "sched_priority", set_sched, 0, 1 },
 	{ "inherit_fds", set_flag, 0, 0 },
 	{ "resetids", set_flag, FL__SET_RESETIDS, 0 },
+	{ "template", set_template, 0, 0 },
 };
 
 int fl__config_apply(struct fl__config *c, unsigned int cmd, const char *key,

@@ -30,10 +30,15 @@ struct fl__config {
 	cpu_set_t affinity;
 	unsigned long nodes[16]; /* 1024 NUMA nodes */
 	bool inherit_fds;
+	struct fl__template *tmpl; /* key "template": run this template's file */
+	int tmpl_fd;               /* our fd of that file */
+	bool execfd_inherit;       /* a script run from an fd: keep execfd open across exec */
 };
 
 void fl__config_init(struct fl__config *c);
 void fl__config_free(struct fl__config *c);
+/* Deep copy (strings, vectors, fds duplicated); 0 or -errno, dst untouched on failure. */
+int fl__config_copy(struct fl__config *dst, const struct fl__config *src);
 int fl__config_apply(struct fl__config *c, unsigned int cmd, const char *key,
 		     const void *value, int aux);
 
@@ -52,6 +57,30 @@ int fl__run(const struct fl__config *c, const struct fl_spawn_args *a,
 const char *fl__rlimit_key(int resource);
 
 int fl__launch_vfork(struct fl__spec *s, int *ret_pidfd, struct fl_error *err);
+
+/* Copy spawn args of any size >= VER0; larger sizes must be zero-padded. */
+int fl__copy_spawn_args(struct fl_spawn_args *out, const struct fl_spawn_args *a, size_t size);
+/* Deep copy of the configuration of builder handle fd (not started). */
+int fl__builder_config_copy(int fd, struct fl__config *ret);
+
+/* ---- templates (template.c; their handles live in builder.c's table) ---- */
+
+struct fl__template;
+/* Register t for fd (a template handle); -errno on failure. */
+int fl__template_register(int fd, struct fl__template *t);
+/* Take a reference to the template of fd.  locked: the table lock is held
+ * (the config key).  -EBADF, -EINVAL not a template, -EBADFD foreign. */
+int fl__template_acquire(int fd, struct fl__template **ret, bool locked);
+void fl__template_get(struct fl__template *t);
+void fl__template_release(struct fl__template *t);
+/* Point handle fd at newfd's file (FL_TEMPLATE_FOLLOW_PATH). */
+int fl__template_repoint(int fd, int newfd, int cloexec);
+/* Run t: the one template spawn path (fl_spawn_template_spawn and the
+ * builder key).  base is the configuration to start from, execfd our fd of
+ * the file (-1: t's handle fd is tfd). */
+int fl__template_run(struct fl__template *t, int tfd, int execfd, const struct fl__config *base,
+		     const struct fl_spawn_args *a, int *ret_pidfd, struct fl_error *e);
+void fl__template_free(struct fl__template *t);
 void fl__vfork_release_stack(void);
 
 #endif /* FL_INTERNAL_H */

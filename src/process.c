@@ -66,6 +66,15 @@ static const char *const stage_names[FL_STAGE_MAX_] = {
 	[FL_STAGE_SIGMASK] = "sigmask",
 	[FL_STAGE_EXEC] = "exec",
 	[FL_STAGE_KILLED] = "killed",
+	[FL_STAGE_TEMPLATE] = "template",
+};
+
+static const char *const check_names[] = {
+	[FL_TCHECK_ARGS] = "args",	   [FL_TCHECK_OPEN] = "open",
+	[FL_TCHECK_TYPE] = "type",	   [FL_TCHECK_EXEC] = "exec",
+	[FL_TCHECK_FORMAT] = "format",	   [FL_TCHECK_TRUNCATED] = "truncated",
+	[FL_TCHECK_ARCH] = "arch",	   [FL_TCHECK_INTERP] = "interp",
+	[FL_TCHECK_IDENTITY] = "identity", [FL_TCHECK_CREDS] = "creds",
 };
 
 FL__EXPORT const char *fl_strstage(int stage)
@@ -90,7 +99,10 @@ FL__EXPORT char *fl_strerror_r(const struct fl_error *e, char *buf, size_t len)
 		return buf;
 	}
 	const char *m = strerror_r(e->err, msg, sizeof(msg));
-	if ((e->stage == FL_STAGE_ACTION || e->stage == FL_STAGE_RLIMIT) && e->index >= 0)
+	if (e->stage == FL_STAGE_TEMPLATE && e->index >= 0 &&
+	    e->index < (int)(sizeof(check_names) / sizeof(check_names[0])))
+		snprintf(buf, len, "template %s: %s", check_names[e->index], m);
+	else if ((e->stage == FL_STAGE_ACTION || e->stage == FL_STAGE_RLIMIT) && e->index >= 0)
 		snprintf(buf, len, "%s %d: %s", fl_strstage(e->stage), e->index, m);
 	else
 		snprintf(buf, len, "%s: %s", fl_strstage(e->stage), m);

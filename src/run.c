@@ -172,6 +172,8 @@ int fl__run(const struct fl__config *c, const struct fl_spawn_args *a,
 	s.mode = 0;
 	if (c->inherit_fds || (a->flags & FL_SPAWN_INHERIT_FDS))
 		s.mode |= FL__MODE_INHERIT_FDS;
+	if (c->execfd_inherit && s.execfd >= 0)
+		s.mode |= FL__MODE_EXECFD_INHERIT;
 	s.parent_pid = getpid();
 	/* point into the configuration's own storage */
 	s.cwd = c->cwd;

@@ -50,6 +50,7 @@ enum {
 	FL__MODE_IN_CGROUP = 1u << 2,       /* CLONE_INTO_CGROUP worked */
 	FL__MODE_INHERIT_FDS = 1u << 3,     /* keep every non-CLOEXEC fd */
 	FL__MODE_ERRPIPE = 1u << 4,         /* memory not shared: report via errfd */
+	FL__MODE_EXECFD_INHERIT = 1u << 5,  /* a script by fd: the interpreter reads /dev/fd/N */
 };
 
 struct fl__spec {

@@ -414,6 +414,7 @@ TEST(shared_library_exports_only_the_api)
 					   "fl_pidfd_spawnp", "fl_posix_spawnattr_setcgroup_np",
 					   "fl_posix_spawnattr_getcgroup_np",
 					   "fl_posix_spawnattr_setflags",
+					   "fl_spawn_template_create", "fl_spawn_template_spawn",
 					   "fl_posix_spawn_file_actions_addchdir",
 					   "fl_posix_spawn_file_actions_addfchdir" };
 	FILE *f = fopen(out, "re");

@@ -1,0 +1,532 @@
+/*
+ * template.c - spawn templates: check an executable once, launch it many times.
+ *
+ * fl_spawn_template_create() opens the file (or takes the caller's fd),
+ * checks everything exec would otherwise find out one spawn at a time (a
+ * regular file the caller may execute; an ELF for this machine whose
+ * PT_INTERP exists, or a "#!" script whose interpreter exists), records its
+ * identity and the creator's credentials, and returns an fd OF THE FILE as
+ * the template handle: closing it releases the file.  Spawning re-checks
+ * only what may have changed (the creator's credentials; for a path
+ * template, that the path still names the same file) and runs the cached
+ * file with execveat(AT_EMPTY_PATH), through the same fl__run() and child
+ * executor as every other front end.
+ */
+#define _GNU_SOURCE
+#include <elf.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "internal.h"
+#include "sys.h"
+
+#if defined(__x86_64__)
+#define NATIVE_MACHINE EM_X86_64
+#elif defined(__aarch64__)
+#define NATIVE_MACHINE EM_AARCH64
+#elif defined(__i386__)
+#define NATIVE_MACHINE EM_386
+#else
+#define NATIVE_MACHINE EM_NONE /* not checked */
+#endif
+#define NATIVE_CLASS (sizeof(void *) == 8 ? ELFCLASS64 : ELFCLASS32)
+
+#define ALL_FLAGS (FL_TEMPLATE_NO_CLOEXEC | FL_TEMPLATE_FOLLOW_PATH | FL_TEMPLATE_SEARCH_PATH | \
+		   FL_TEMPLATE_INHERIT_FDS)
+
+struct fl__template {
+	atomic_int refs;
+	uint64_t flags;
+	char *filename;     /* absolute path of a path template; NULL for an fd template */
+	int open_flags;     /* how filename is (re)opened */
+	struct stat id;     /* identity at create (or at the last FOLLOW_PATH re-open) */
+	bool script;
+	uid_t euid;
+	gid_t egid;
+	gid_t *groups;
+	int ngroups;
+	struct fl__config cfg; /* default configuration */
+	struct fl_action *actions; /* default actions, deep copies */
+	size_t nactions;
+};
+
+void fl__template_get(struct fl__template *t)
+{
+	atomic_fetch_add(&t->refs, 1);
+}
+
+void fl__template_release(struct fl__template *t)
+{
+	if (atomic_fetch_sub(&t->refs, 1) == 1)
+		fl__template_free(t);
+}
+
+static void free_actions(struct fl_action *a, size_t n)
+{
+	for (size_t i = 0; a && i < n; i++) {
+		if (a[i].type == FL_ACTION_OPEN && a[i].arg) {
+			struct fl_open *o = (struct fl_open *)(uintptr_t)a[i].arg;
+			free((char *)o->path);
+			free(o);
+		} else if (a[i].type == FL_ACTION_CHDIR) {
+			free((char *)(uintptr_t)a[i].arg);
+		}
+	}
+	free(a);
+}
+
+void fl__template_free(struct fl__template *t)
+{
+	free(t->filename);
+	free(t->groups);
+	fl__config_free(&t->cfg);
+	free_actions(t->actions, t->nactions);
+	free(t);
+}
+
+/* ---- checks ------------------------------------------------------------ */
+
+static int fail(struct fl_error *e, int err, int check)
+{
+	e->err = err;
+	e->stage = FL_STAGE_TEMPLATE;
+	e->index = check;
+	return -err;
+}
+
+/* An interpreter must exist and be executable. */
+static int check_interp(const char *path, struct fl_error *e)
+{
+	if (faccessat(AT_FDCWD, path, X_OK, AT_EACCESS) == 0)
+		return 0;
+	return fail(e, errno == EACCES ? EACCES : ENOENT, FL_TCHECK_INTERP);
+}
+
+static int check_script(const char *buf, size_t n, struct fl_error *e)
+{
+	char interp[PATH_MAX];
+	size_t i = 2, k = 0;
+
+	while (i < n && (buf[i] == ' ' || buf[i] == '\t'))
+		i++;
+	while (i < n && buf[i] != ' ' && buf[i] != '\t' && buf[i] != '\n' && k < sizeof(interp) - 1)
+		interp[k++] = buf[i++];
+	interp[k] = 0;
+	if (k == 0)
+		return fail(e, ENOEXEC, FL_TCHECK_FORMAT);
+	return check_interp(interp, e);
+}
+
+static int check_elf(int fd, const struct stat *st, const unsigned char *buf, size_t n,
+		     struct fl_error *e)
+{
+	Elf64_Ehdr h;
+
+	if (n < EI_NIDENT + 4)
+		return fail(e, ENOEXEC, FL_TCHECK_TRUNCATED);
+	if (buf[EI_CLASS] != NATIVE_CLASS || buf[EI_DATA] != ELFDATA2LSB)
+		return fail(e, ENOEXEC, FL_TCHECK_ARCH);
+	if (n < sizeof(h))
+		return fail(e, ENOEXEC, FL_TCHECK_TRUNCATED);
+	memcpy(&h, buf, sizeof(h));
+	if (NATIVE_MACHINE != EM_NONE && h.e_machine != NATIVE_MACHINE)
+		return fail(e, ENOEXEC, FL_TCHECK_ARCH);
+	if (h.e_type != ET_EXEC && h.e_type != ET_DYN)
+		return fail(e, ENOEXEC, FL_TCHECK_FORMAT);
+	if (h.e_phentsize != sizeof(Elf64_Phdr) ||
+	    h.e_phoff + (uint64_t)h.e_phnum * sizeof(Elf64_Phdr) > (uint64_t)st->st_size)
+		return fail(e, ENOEXEC, FL_TCHECK_TRUNCATED);
+	for (int i = 0; i < h.e_phnum; i++) {
+		Elf64_Phdr ph;
+		char interp[PATH_MAX];
+		if (pread(fd, &ph, sizeof(ph), (off_t)(h.e_phoff + i * sizeof(ph))) != sizeof(ph))
+			return fail(e, ENOEXEC, FL_TCHECK_TRUNCATED);
+		if (ph.p_type != PT_INTERP)
+			continue;
+		if (ph.p_filesz == 0 || ph.p_filesz >= sizeof(interp) ||
+		    ph.p_offset + ph.p_filesz > (uint64_t)st->st_size ||
+		    pread(fd, interp, ph.p_filesz, (off_t)ph.p_offset) != (ssize_t)ph.p_filesz)
+			return fail(e, ENOEXEC, FL_TCHECK_TRUNCATED);
+		interp[ph.p_filesz] = 0;
+		return check_interp(interp, e);
+	}
+	return 0; /* static */
+}
+
+/* May the caller execute fd?  faccessat2(AT_EMPTY_PATH) from 5.8. */
+static int may_exec(int fd, const struct stat *st)
+{
+	long r = fl__sys4(439 /* faccessat2 */, fd, "", X_OK, AT_EMPTY_PATH | AT_EACCESS);
+	if (r != -ENOSYS && r != -EPERM)
+		return r == 0;
+	if (geteuid() == 0)
+		return (st->st_mode & 0111) != 0;
+	if (st->st_uid == geteuid())
+		return (st->st_mode & 0100) != 0;
+	if (st->st_gid == getegid())
+		return (st->st_mode & 0010) != 0;
+	return (st->st_mode & 0001) != 0;
+}
+
+/* Everything exec would find out one spawn at a time. */
+static int check_file(int fd, struct stat *st, bool *script, struct fl_error *e)
+{
+	unsigned char buf[256];
+	ssize_t n;
+
+	if (fstat(fd, st) < 0)
+		return fail(e, errno, FL_TCHECK_OPEN);
+	if (S_ISDIR(st->st_mode))
+		return fail(e, EISDIR, FL_TCHECK_TYPE);
+	if (!S_ISREG(st->st_mode))
+		return fail(e, EACCES, FL_TCHECK_TYPE);
+	if (!may_exec(fd, st))
+		return fail(e, EACCES, FL_TCHECK_EXEC);
+	n = pread(fd, buf, sizeof(buf), 0);
+	if (n < 0 && errno == EBADF)
+		return 0; /* an O_PATH fd of an unreadable file: exec will judge the format */
+	if (n < 0)
+		return fail(e, errno, FL_TCHECK_OPEN);
+	*script = n >= 2 && buf[0] == '#' && buf[1] == '!';
+	if (*script)
+		return check_script((const char *)buf, (size_t)n, e);
+	if (n >= 4 && !memcmp(buf, ELFMAG, SELFMAG))
+		return check_elf(fd, st, buf, (size_t)n, e);
+	return fail(e, ENOEXEC, FL_TCHECK_FORMAT);
+}
+
+/* Open a path template's file; readable if possible, else O_PATH (exec only). */
+static int open_file(const char *path, int oflags)
+{
+	int fd = open(path, O_RDONLY | O_CLOEXEC | oflags);
+	if (fd < 0 && errno == EACCES)
+		fd = open(path, O_PATH | O_CLOEXEC | oflags);
+	return fd < 0 ? -errno : fd;
+}
+
+/* $PATH search, once, as execvp(3) would (EACCES if only that was found). */
+static int search_path(const char *name, char **ret)
+{
+	const char *p = getenv("PATH");
+	char buf[PATH_MAX + NAME_MAX + 2], cwd[PATH_MAX];
+	int err = ENOENT;
+
+	if (!p)
+		p = "/bin:/usr/bin";
+	for (;;) {
+		const char *end = strchrnul(p, ':');
+		int len = (int)(end - p);
+		if (len == 0 || p[0] != '/') { /* relative entries are relative to the cwd */
+			if (!getcwd(cwd, sizeof(cwd)))
+				return -errno;
+			snprintf(buf, sizeof(buf), "%s/%.*s%s%s", cwd, len, p, len ? "/" : "", name);
+		} else {
+			snprintf(buf, sizeof(buf), "%.*s/%s", len, p, name);
+		}
+		struct stat st;
+		if (stat(buf, &st) == 0 && S_ISREG(st.st_mode)) {
+			if (faccessat(AT_FDCWD, buf, X_OK, AT_EACCESS) == 0)
+				return (*ret = strdup(buf)) ? 0 : -ENOMEM;
+			err = EACCES;
+		}
+		if (!*end)
+			return -err;
+		p = end + 1;
+	}
+}
+
+static int same_file(const struct stat *a, const struct stat *b)
+{
+	return a->st_dev == b->st_dev && a->st_ino == b->st_ino && a->st_size == b->st_size &&
+	       a->st_mode == b->st_mode && a->st_uid == b->st_uid && a->st_gid == b->st_gid &&
+	       a->st_ctim.tv_sec == b->st_ctim.tv_sec && a->st_ctim.tv_nsec == b->st_ctim.tv_nsec &&
+	       a->st_mtim.tv_sec == b->st_mtim.tv_sec && a->st_mtim.tv_nsec == b->st_mtim.tv_nsec;
+}
+
+/* ---- creation ---------------------------------------------------------- */
+
+static int copy_actions(struct fl__template *t, const struct fl_action *a, size_t n)
+{
+	if (n == 0)
+		return 0;
+	if (!a)
+		return -EFAULT;
+	if (n > (1u << 24))
+		return -E2BIG;
+	t->actions = calloc(n, sizeof(*a));
+	if (!t->actions)
+		return -ENOMEM;
+	t->nactions = n;
+	for (size_t i = 0; i < n; i++) {
+		t->actions[i] = a[i];
+		if (a[i].type == FL_ACTION_OPEN && a[i].arg) {
+			const struct fl_open *o = (const struct fl_open *)(uintptr_t)a[i].arg;
+			struct fl_open *c = malloc(sizeof(*c));
+			if (!c)
+				return -ENOMEM;
+			*c = *o;
+			c->path = o->path ? strdup(o->path) : NULL;
+			t->actions[i].arg = (uintptr_t)c;
+			if (o->path && !c->path)
+				return -ENOMEM;
+		} else if (a[i].type == FL_ACTION_CHDIR && a[i].arg) {
+			char *p = strdup((const char *)(uintptr_t)a[i].arg);
+			t->actions[i].arg = (uintptr_t)p;
+			if (!p)
+				return -ENOMEM;
+		} else if (a[i].type == FL_ACTION_OPEN || a[i].type == FL_ACTION_CHDIR) {
+			t->actions[i].arg = 0;
+		}
+	}
+	return 0;
+}
+
+static int record_creds(struct fl__template *t)
+{
+	t->euid = geteuid();
+	t->egid = getegid();
+	t->ngroups = getgroups(0, NULL);
+	if (t->ngroups < 0)
+		return -errno;
+	t->groups = malloc((size_t)t->ngroups * sizeof(gid_t) + 1);
+	if (!t->groups)
+		return -ENOMEM;
+	if (getgroups(t->ngroups, t->groups) < 0)
+		return -errno;
+	return 0;
+}
+
+static int copy_targs(struct fl_template_args *out, const struct fl_template_args *a, size_t size)
+{
+	memset(out, 0, sizeof(*out));
+	if (!a)
+		return -EFAULT;
+	if (size < FL_TEMPLATE_ARGS_SIZE_VER0)
+		return -E2BIG;
+	for (size_t i = sizeof(*out); i < size; i++)
+		if (((const unsigned char *)a)[i])
+			return -E2BIG;
+	memcpy(out, a, size < sizeof(*out) ? size : sizeof(*out));
+	return 0;
+}
+
+/* Checks on the arguments alone; 0 or -errno with FL_TCHECK_ARGS. */
+static int check_args(const struct fl_template_args *a, struct fl_error *e)
+{
+	if ((a->flags & ~(uint64_t)ALL_FLAGS) || a->reserved || (a->exec_flags & ~AT_SYMLINK_NOFOLLOW))
+		return fail(e, EINVAL, FL_TCHECK_ARGS);
+	if ((a->execfd >= 0) == (a->filename != NULL))
+		return fail(e, EINVAL, FL_TCHECK_ARGS); /* exactly one of them */
+	if (a->filename && a->filename[0] != '/' &&
+	    (!(a->flags & FL_TEMPLATE_SEARCH_PATH) || strchr(a->filename, '/') || !a->filename[0]))
+		return fail(e, EINVAL, FL_TCHECK_ARGS);
+	return 0;
+}
+
+/* The template's file as a new fd: opened by path, or the caller's duplicated. */
+static int open_target(struct fl__template *t, const struct fl_template_args *a,
+		       struct fl_error *e)
+{
+	int fd, r;
+
+	if (a->execfd >= 0) {
+		fd = fcntl(a->execfd, F_DUPFD_CLOEXEC, 3);
+		return fd < 0 ? fail(e, errno, FL_TCHECK_OPEN) : fd;
+	}
+	if (a->filename[0] != '/') {
+		if ((r = search_path(a->filename, &t->filename)) < 0)
+			return fail(e, -r, FL_TCHECK_OPEN);
+	} else if (!(t->filename = strdup(a->filename))) {
+		return fail(e, ENOMEM, FL_TCHECK_ARGS);
+	}
+	t->open_flags = (a->exec_flags & AT_SYMLINK_NOFOLLOW) ? O_NOFOLLOW : 0;
+	fd = open_file(t->filename, t->open_flags);
+	return fd < 0 ? fail(e, -fd, FL_TCHECK_OPEN) : fd;
+}
+
+/* Default configuration and actions, copied so the caller's may go away. */
+static int take_defaults(struct fl__template *t, const struct fl_template_args *a,
+			 struct fl_error *e)
+{
+	int r;
+
+	if (a->config_fd >= 0) {
+		if ((r = fl__builder_config_copy(a->config_fd, &t->cfg)) < 0)
+			return fail(e, -r, FL_TCHECK_ARGS);
+		if (t->cfg.tmpl) /* a template's builder as the default of another: no */
+			return fail(e, EINVAL, FL_TCHECK_ARGS);
+	}
+	if ((r = copy_actions(t, a->actions, a->nactions)) < 0)
+		return fail(e, -r, FL_TCHECK_ARGS);
+	if ((r = record_creds(t)) < 0)
+		return fail(e, -r, FL_TCHECK_ARGS);
+	return 0;
+}
+
+FL__EXPORT int fl_spawn_template_create(struct fl_template_args *args, size_t size)
+{
+	struct fl_error scratch, *e = &scratch;
+	struct fl_template_args a;
+	struct fl__template *t;
+	int r, fd = -1;
+
+	r = copy_targs(&a, args, size);
+	if (a.error)
+		e = a.error;
+	*e = (struct fl_error){ 0, FL_STAGE_NONE, -1 };
+	if (r < 0)
+		return fail(e, -r, FL_TCHECK_ARGS);
+	if ((r = check_args(&a, e)) < 0)
+		return r;
+	if (!(t = calloc(1, sizeof(*t))))
+		return fail(e, ENOMEM, FL_TCHECK_ARGS);
+	atomic_init(&t->refs, 1);
+	t->flags = a.flags;
+	fl__config_init(&t->cfg);
+	if ((r = fd = open_target(t, &a, e)) < 0 || (r = check_file(fd, &t->id, &t->script, e)) < 0 ||
+	    (r = take_defaults(t, &a, e)) < 0)
+		goto out_free;
+	if ((a.flags & FL_TEMPLATE_NO_CLOEXEC) && fcntl(fd, F_SETFD, 0) < 0) {
+		r = fail(e, errno, FL_TCHECK_OPEN);
+		goto out_free;
+	}
+	if ((r = fl__template_register(fd, t)) < 0) {
+		fail(e, -r, FL_TCHECK_ARGS);
+		goto out_free;
+	}
+	return fd;
+
+out_free:
+	if (fd >= 0)
+		close(fd);
+	fl__template_free(t);
+	return r;
+}
+
+/* ---- spawning ---------------------------------------------------------- */
+
+static int same_creds(const struct fl__template *t)
+{
+	gid_t g[256];
+	int n = getgroups(256, g);
+
+	return geteuid() == t->euid && getegid() == t->egid && n == t->ngroups &&
+	       !memcmp(g, t->groups, (size_t)n * sizeof(gid_t));
+}
+
+/*
+ * A path template whose path names another file now: -ESTALE, or with
+ * FL_TEMPLATE_FOLLOW_PATH re-open and re-check it, and (tfd >= 0) point the
+ * handle at it.  Returns 0 or -errno; *ret_fd a new fd to run (or -1).
+ */
+static int follow(struct fl__template *t, int tfd, int *ret_fd, struct fl_error *e)
+{
+	struct stat now;
+	int r, fd;
+
+	*ret_fd = -1;
+	if (stat(t->filename, &now) == 0 && same_file(&now, &t->id))
+		return 0;
+	if (!(t->flags & FL_TEMPLATE_FOLLOW_PATH))
+		return fail(e, ESTALE, FL_TCHECK_IDENTITY);
+	if ((fd = open_file(t->filename, t->open_flags)) < 0)
+		return fail(e, -fd, FL_TCHECK_OPEN);
+	bool script = false;
+	if ((r = check_file(fd, &now, &script, e)) < 0 || script != t->script) {
+		close(fd);
+		return r < 0 ? r : fail(e, ESTALE, FL_TCHECK_IDENTITY);
+	}
+	if (tfd >= 0 && fl__template_repoint(tfd, fd, !(t->flags & FL_TEMPLATE_NO_CLOEXEC)) == 0) {
+		t->id = now; /* the handle now holds the new file */
+		close(fd);
+		return 0;
+	}
+	*ret_fd = fd; /* this run only */
+	return 0;
+}
+
+/* Template actions, then the spawn's own. */
+static struct fl_action *merge(const struct fl__template *t, const struct fl_spawn_args *a)
+{
+	size_t n = t->nactions + a->nactions;
+	struct fl_action *m = malloc((n ? n : 1) * sizeof(*m));
+
+	if (!m)
+		return NULL;
+	if (t->nactions)
+		memcpy(m, t->actions, t->nactions * sizeof(*m));
+	if (a->nactions)
+		memcpy(m + t->nactions, a->actions, a->nactions * sizeof(*m));
+	return m;
+}
+
+int fl__template_run(struct fl__template *t, int tfd, int execfd, const struct fl__config *base,
+		     const struct fl_spawn_args *a, int *ret_pidfd, struct fl_error *e)
+{
+	struct fl_spawn_args sa = *a;
+	struct fl__config c = *base; /* shallow: owned by base */
+	int newfd = -1, r;
+
+	if (a->path)
+		return fail(e, EINVAL, FL_TCHECK_ARGS);
+	if (a->nactions && !a->actions)
+		return fail(e, EFAULT, FL_TCHECK_ARGS);
+	if (!same_creds(t))
+		return fail(e, EACCES, FL_TCHECK_CREDS);
+	if (t->filename && (r = follow(t, tfd, &newfd, e)) < 0)
+		return r;
+	c.execfd = newfd >= 0 ? newfd : execfd >= 0 ? execfd : tfd;
+	c.path = NULL;
+	c.execfd_inherit = false;
+	if (t->script && t->filename) { /* by its path, just checked */
+		c.execfd = -1;
+		c.path = t->filename;
+	} else if (t->script) {
+		c.execfd_inherit = true;
+	}
+	if (t->flags & FL_TEMPLATE_INHERIT_FDS)
+		sa.flags |= FL_SPAWN_INHERIT_FDS;
+	sa.actions = merge(t, a);
+	sa.nactions = t->nactions + a->nactions;
+	if (!sa.actions) {
+		r = fail(e, ENOMEM, FL_TCHECK_ARGS);
+	} else {
+		r = fl__run(&c, &sa, ret_pidfd, e);
+		free((void *)sa.actions);
+	}
+	if (newfd >= 0)
+		close(newfd);
+	return r;
+}
+
+FL__EXPORT int fl_spawn_template_spawn(int tfd, struct fl_spawn_args *args, size_t size)
+{
+	struct fl_error scratch, *e = &scratch;
+	struct fl_spawn_args a;
+	struct fl__template *t;
+	int pidfd = -1, r;
+
+	r = fl__copy_spawn_args(&a, args, size);
+	if (r == 0 && a.error)
+		e = a.error;
+	*e = (struct fl_error){ 0, FL_STAGE_NONE, -1 };
+	if (r < 0)
+		return fail(e, -r, FL_TCHECK_ARGS);
+	if ((r = fl__template_acquire(tfd, &t, false)) < 0) {
+		e->err = -r;
+		e->stage = FL_STAGE_CONFIG;
+		return r;
+	}
+	r = fl__template_run(t, tfd, -1, &t->cfg, &a, a.pidfd ? &pidfd : NULL, e);
+	if (r >= 0 && a.pidfd)
+		*a.pidfd = pidfd;
+	fl__template_release(t);
+	return r;
+}
