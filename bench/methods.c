@@ -102,6 +102,31 @@ static pid_t posix_shim(const struct bench_target *t)
 	return r ? -r : pid;
 }
 
+/* A template per target, made on first use from the bare name: $PATH is
+ * searched once, as a program would create it once and spawn many times. */
+static pid_t template_m(const struct bench_target *t)
+{
+	static const struct bench_target *owner[8];
+	static int tfd[8];
+	struct fl_action a = { .type = FL_ACTION_DUP2, .fd = bench_devnull, .newfd = 1 };
+	size_t i = 0;
+
+	while (i < 8 && owner[i] && owner[i] != t)
+		i++;
+	if (i == 8)
+		return -ENOMEM;
+	if (!owner[i]) {
+		struct fl_template_args ta = { .flags = FL_TEMPLATE_SEARCH_PATH, .execfd = -1,
+					       .filename = t->file, .config_fd = -1 };
+		tfd[i] = fl_spawn_template_create(&ta, sizeof(ta));
+		if (tfd[i] < 0)
+			return tfd[i];
+		owner[i] = t;
+	}
+	struct fl_spawn_args sa = { .argv = t->argv, .envp = environ, .actions = &a, .nactions = 1 };
+	return fl_spawn_template_spawn(tfd[i], &sa, sizeof(sa));
+}
+
 static pid_t fl_spawn_m(const struct bench_target *t)
 {
 	struct fl_action a = { .type = FL_ACTION_DUP2, .fd = bench_devnull, .newfd = 1 };
@@ -122,5 +147,6 @@ const struct bench_method bench_methods[] = {
 	{ "fl_spawn", fl_spawn_m, "forkless fl_spawn(), vfork launcher, absolute path" },
 	{ "fl_spawnp", fl_spawnp_m, "forkless fl_spawn(), bare name searched in $PATH" },
 	{ "posix_shim", posix_shim, "libc's posix_spawn name routed through the preload shim" },
+	{ "template", template_m, "forkless spawn template of the bare name ($PATH searched once)" },
 };
 const size_t bench_nmethods = sizeof(bench_methods) / sizeof(bench_methods[0]);
