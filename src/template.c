@@ -17,6 +17,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <pthread.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -43,6 +44,7 @@
 
 struct fl__template {
 	atomic_int refs;
+	pthread_mutex_t id_lock; /* id may change under FOLLOW_PATH while others spawn */
 	uint64_t flags;
 	char *filename;     /* absolute path of a path template; NULL for an fd template */
 	int open_flags;     /* how filename is (re)opened */
@@ -388,6 +390,7 @@ FL__EXPORT int fl_spawn_template_create(struct fl_template_args *args, size_t si
 	if (!(t = calloc(1, sizeof(*t))))
 		return fail(e, ENOMEM, FL_TCHECK_ARGS);
 	atomic_init(&t->refs, 1);
+	pthread_mutex_init(&t->id_lock, NULL);
 	t->flags = a.flags;
 	fl__config_init(&t->cfg);
 	if ((r = fd = open_target(t, &a, e)) < 0 || (r = check_file(fd, &t->id, &t->script, e)) < 0 ||
@@ -414,11 +417,18 @@ out_free:
 
 static int same_creds(const struct fl__template *t)
 {
-	gid_t g[256];
-	int n = getgroups(256, g);
+	gid_t small[64], *g = small;
+	int n, same;
 
-	return geteuid() == t->euid && getegid() == t->egid && n == t->ngroups &&
-	       !memcmp(g, t->groups, (size_t)n * sizeof(gid_t));
+	if (geteuid() != t->euid || getegid() != t->egid || getgroups(0, NULL) != t->ngroups)
+		return 0;
+	if (t->ngroups > 64 && !(g = malloc((size_t)t->ngroups * sizeof(gid_t))))
+		return 0;
+	n = getgroups(t->ngroups, g);
+	same = n == t->ngroups && !memcmp(g, t->groups, (size_t)n * sizeof(gid_t));
+	if (g != small)
+		free(g);
+	return same;
 }
 
 /*
@@ -432,7 +442,11 @@ static int follow(struct fl__template *t, int tfd, int *ret_fd, struct fl_error 
 	int r, fd;
 
 	*ret_fd = -1;
-	if (stat(t->filename, &now) == 0 && same_file(&now, &t->id))
+	int nofollow = (t->open_flags & O_NOFOLLOW) ? AT_SYMLINK_NOFOLLOW : 0;
+	pthread_mutex_lock(&t->id_lock);
+	int same = fstatat(AT_FDCWD, t->filename, &now, nofollow) == 0 && same_file(&now, &t->id);
+	pthread_mutex_unlock(&t->id_lock);
+	if (same)
 		return 0;
 	if (!(t->flags & FL_TEMPLATE_FOLLOW_PATH))
 		return fail(e, ESTALE, FL_TCHECK_IDENTITY);
@@ -444,7 +458,9 @@ static int follow(struct fl__template *t, int tfd, int *ret_fd, struct fl_error 
 		return r < 0 ? r : fail(e, ESTALE, FL_TCHECK_IDENTITY);
 	}
 	if (tfd >= 0 && fl__template_repoint(tfd, fd, !(t->flags & FL_TEMPLATE_NO_CLOEXEC)) == 0) {
+		pthread_mutex_lock(&t->id_lock);
 		t->id = now; /* the handle now holds the new file */
+		pthread_mutex_unlock(&t->id_lock);
 		close(fd);
 		return 0;
 	}
