@@ -36,6 +36,7 @@ struct builder {
 	int refs; /* the table's reference plus waiters' */
 	struct fl__config cfg;
 	struct fl__template *tmpl;
+	int mark; /* templates: F_SETOWN value of our open file (0: none, O_PATH) */
 };
 
 static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
@@ -108,7 +109,10 @@ static int lookup(int fd, struct builder **ret)
 		table_drop(fd);
 		return -EBADF;
 	}
-	if (b->dev != st.st_dev || b->ino != st.st_ino) {
+	/* A template handle is the executable's own fd: the same file opened
+	 * again at the same number has our F_SETOWN mark only if it is ours. */
+	if (b->dev != st.st_dev || b->ino != st.st_ino ||
+	    (b->mark && fcntl(fd, F_GETOWN) != b->mark)) {
 		table_drop(fd); /* closed and the number reused */
 		return -ENOENT;
 	}
@@ -130,6 +134,26 @@ static int lookup_builder(int fd, struct builder **ret)
 	if (fcntl(fd, F_GETFD) < 0)
 		return -EBADF;
 	return is_pidfd(fd) ? -EBUSY : -EINVAL;
+}
+
+/*
+ * Release the entries whose fd was closed (lock held).  A handle closed
+ * with close(2) leaves its configuration here, fds included, until its
+ * number is reused or this sweep runs, at every fl_pidfd_open(0, ...) and
+ * fl_spawn_template_create().
+ */
+static void sweep(void)
+{
+	struct stat st;
+
+	for (size_t i = 0; i < table_len; i++) {
+		struct builder *b = table[i];
+		if (!b || b->owner != getpid())
+			continue;
+		if (fstat((int)i, &st) < 0 || b->dev != st.st_dev || b->ino != st.st_ino ||
+		    (b->mark && fcntl((int)i, F_GETOWN) != b->mark))
+			table_drop((int)i);
+	}
 }
 
 static int table_insert(int fd, struct builder *b)
@@ -173,6 +197,7 @@ static int open_empty(void)
 	b->refs = 1;
 	fl__config_init(&b->cfg);
 	pthread_mutex_lock(&lock);
+	sweep();
 	r = table_insert(fd, b);
 	pthread_mutex_unlock(&lock);
 	if (r < 0) {
@@ -216,10 +241,10 @@ int fl__copy_spawn_args(struct fl_spawn_args *out, const struct fl_spawn_args *a
 		return size == 0 ? 0 : -EFAULT;
 	if (size < FL_SPAWN_ARGS_SIZE_VER0)
 		return -E2BIG;
+	memcpy(out, a, size < sizeof(*out) ? size : sizeof(*out)); /* error is usable */
 	for (size_t i = sizeof(*out); i < size; i++)
 		if (((const unsigned char *)a)[i])
 			return -E2BIG;
-	memcpy(out, a, size < sizeof(*out) ? size : sizeof(*out));
 	return 0;
 }
 
@@ -380,7 +405,7 @@ FL__EXPORT int fl_pidfd_kill(int fd, int sig)
 	pthread_mutex_lock(&lock);
 	r = lookup(fd, &b);
 	if (r == 0 && b->tmpl)
-		r = -EINVAL;
+		r = -EBADF; /* not a pidfd */
 	pthread_mutex_unlock(&lock);
 	if (r == 0)
 		return -ESRCH; /* not started: there is no process to signal */
@@ -433,8 +458,11 @@ int fl__template_register(int fd, struct fl__template *t)
 	b->state = B_SPENT; /* never runs as a builder */
 	b->refs = 1;
 	b->tmpl = t;
+	if (fcntl(fd, F_SETOWN, getpid()) == 0) /* fails on O_PATH: no mark then */
+		b->mark = getpid();
 	fl__config_init(&b->cfg);
 	pthread_mutex_lock(&lock);
+	sweep();
 	r = table_insert(fd, b);
 	pthread_mutex_unlock(&lock);
 	if (r < 0)
@@ -476,6 +504,7 @@ int fl__template_repoint(int fd, int newfd, int cloexec)
 	} else {
 		table[fd]->dev = st.st_dev;
 		table[fd]->ino = st.st_ino;
+		table[fd]->mark = fcntl(fd, F_SETOWN, getpid()) == 0 ? getpid() : 0;
 	}
 	pthread_mutex_unlock(&lock);
 	return r;

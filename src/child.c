@@ -29,10 +29,13 @@
 
 #define FL__PATH_BUF 4096 /* PATH_MAX: longer candidates fail ENAMETOOLONG */
 
+/* fds the child needs until exec: they move if an action aims at them */
+enum { HELD_ERR, HELD_EXEC, HELD_N };
+
 struct child {
 	const struct fl__spec *s;
 	volatile struct fl__report *rep;
-	int errfd; /* may move if an action targets its number */
+	int held[HELD_N]; /* the error pipe (valgrind mode), the file to exec; -1 if none */
 };
 
 static void stage(struct child *c, int st)
@@ -48,7 +51,7 @@ static __attribute__((noreturn)) void fail(struct child *c, long err, int st, in
 	c->rep->index = idx;
 	if (c->s->mode & FL__MODE_ERRPIPE) {
 		struct fl__report r = { (int)-err, st, idx, st };
-		fl__sys3(__NR_write, c->errfd, &r, sizeof(r));
+		fl__sys3(__NR_write, c->held[HELD_ERR], &r, sizeof(r));
 	}
 	for (;;)
 		fl__sys1(__NR_exit_group, 127);
@@ -218,33 +221,46 @@ static long keep_across_exec(int fd)
 }
 
 /*
- * The error pipe (valgrind mode only) must survive actions aimed at its
- * number: a dup2/open/close onto it first moves it above every fd the
- * caller named; a close_range over it is split around it (do_action).
+ * The held fds (the error pipe in valgrind mode, the file to exec) must
+ * survive actions aimed at their numbers: a dup2/open/close onto one first
+ * moves it above every fd the caller named; a close_range over one is split
+ * around it (do_close_range).
  */
-static long move_errfd(struct child *c, const struct fl_action *a)
+static long move_held(struct child *c, const struct fl_action *a)
 {
-	int hit = 0;
-
-	if (!(c->s->mode & FL__MODE_ERRPIPE))
-		return 0;
-	switch (a->type) {
-	case FL_ACTION_DUP2:
-	case FL_ACTION_OPEN:
-		hit = a->newfd == c->errfd;
-		break;
-	case FL_ACTION_CLOSE:
-		hit = a->fd == c->errfd;
-		break;
+	for (int k = 0; k < HELD_N; k++) {
+		int h = c->held[k], hit = 0;
+		if (h < 0)
+			continue;
+		if (a->type == FL_ACTION_DUP2 || a->type == FL_ACTION_OPEN)
+			hit = a->newfd == h && a->fd != h;
+		else if (a->type == FL_ACTION_CLOSE)
+			hit = a->fd == h;
+		if (!hit)
+			continue;
+		long nfd = fl__sys3(__NR_fcntl, h, F_DUPFD_CLOEXEC, c->s->fd_limit);
+		if (nfd < 0)
+			return nfd;
+		fl__sys1(__NR_close, h);
+		c->held[k] = (int)nfd;
 	}
-	if (!hit)
-		return 0;
-	long nfd = fl__sys3(__NR_fcntl, c->errfd, F_DUPFD_CLOEXEC, c->s->fd_limit);
-	if (nfd < 0)
-		return nfd;
-	fl__sys1(__NR_close, c->errfd);
-	c->errfd = (int)nfd;
 	return 0;
+}
+
+/* The held fds in ascending order; returns how many. */
+static int held_sorted(const struct child *c, int out[HELD_N])
+{
+	int n = 0;
+
+	for (int k = 0; k < HELD_N; k++)
+		if (c->held[k] >= 0)
+			out[n++] = c->held[k];
+	if (n == 2 && out[0] > out[1]) {
+		int t = out[0];
+		out[0] = out[1];
+		out[1] = t;
+	}
+	return n;
 }
 
 /* Parse a decimal fd name; -1 for "." and "..". */
@@ -299,20 +315,30 @@ static long close_listed(unsigned int lo, unsigned int hi, int skip)
 static long do_close_range(struct child *c, const struct fl_action *a)
 {
 	unsigned int lo = (unsigned int)a->fd, hi = a->newfd < 0 ? ~0U : (unsigned int)a->newfd;
-	unsigned int e = (unsigned int)c->errfd;
-	int pipe = (c->s->mode & FL__MODE_ERRPIPE) && e >= lo && e <= hi;
-	long r;
+	int held[HELD_N], n = held_sorted(c, held);
+	long r = 0;
 
-	if (pipe) {
-		r = e > lo ? fl__sys3(__NR_close_range, lo, e - 1, a->flags) : 0;
-		if (r >= 0 && e != hi)
-			r = fl__sys3(__NR_close_range, e + 1, hi, a->flags);
-	} else {
-		r = fl__sys3(__NR_close_range, lo, hi, a->flags);
+	/* close [lo, hi] around the held fds */
+	for (int k = 0; k <= n && r >= 0 && lo <= hi; k++) {
+		unsigned int end = hi;
+		if (k < n) {
+			unsigned int h = (unsigned int)held[k];
+			if (h < lo || h > hi)
+				continue;
+			if (h == lo) {
+				lo = h + 1;
+				continue;
+			}
+			end = h - 1;
+		}
+		r = fl__sys3(__NR_close_range, lo, end, a->flags);
+		/* close_range refused: one by one (not for CLOSE_RANGE_CLOEXEC) */
+		if ((r == -ENOSYS || r == -EPERM) && !a->flags)
+			r = close_listed(lo, end, -1);
+		if (k == n || end == ~0U)
+			break;
+		lo = end + 2;
 	}
-	/* close_range refused: close one by one (not for CLOSE_RANGE_CLOEXEC) */
-	if ((r == -ENOSYS || r == -EPERM) && !a->flags)
-		r = close_listed(lo, hi, pipe ? c->errfd : -1);
 	return r;
 }
 
@@ -342,7 +368,7 @@ static long do_open(const struct fl_action *a)
 
 static long do_action(struct child *c, const struct fl_action *a)
 {
-	long r = move_errfd(c, a);
+	long r = move_held(c, a);
 	if (r < 0)
 		return r;
 	switch (a->type) {
@@ -384,24 +410,20 @@ static long close_span(int lo, int hi)
 	return close_listed((unsigned int)lo, h, -1);
 }
 
-/* Close every fd >= 3 except the kept ones and the error pipe. */
+/* Close every fd >= 3 except the kept ones and the held ones. */
 static long close_fds(struct child *c)
 {
 	const struct fl__spec *s = c->s;
-	size_t i = 0;
-	int lo = 3, pipe_done = !(s->mode & FL__MODE_ERRPIPE);
+	int held[HELD_N], nh = held_sorted(c, held), lo = 3;
+	size_t i = 0, k = 0;
 	long r;
 
-	for (;;) {
-		int next = i < s->nkeep ? s->keep[i] : -1;
-		if (!pipe_done && (next < 0 || c->errfd < next)) {
-			next = c->errfd;
-			pipe_done = 1;
-		} else {
-			i++;
-		}
-		if (next < 0)
-			break;
+	while (i < s->nkeep || k < (size_t)nh) {
+		int next;
+		if (k < (size_t)nh && (i >= s->nkeep || held[k] < s->keep[i]))
+			next = held[k++];
+		else
+			next = s->keep[i++];
 		if (next < lo)
 			continue;
 		if ((r = close_span(lo, next - 1)) < 0)
@@ -428,7 +450,7 @@ static void apply_fds(struct child *c)
 }
 
 /* Leave the caller's shared descriptor table before touching any fd. */
-static void unshare_fds(struct child *c)
+static void unshare_fds(struct child *c, int pidfd)
 {
 	long r;
 
@@ -441,6 +463,10 @@ static void unshare_fds(struct child *c)
 		r = fl__sys1(__NR_unshare, CLONE_FILES);
 	if (r < 0)
 		fail(c, r, FL_STAGE_FDTABLE, -1);
+	/* Our own pidfd went into the shared table at the lowest free number,
+	 * which an action may name as a closed fd: it must stay closed here. */
+	if (pidfd >= 0)
+		fl__sys1(__NR_close, pidfd);
 }
 
 /* Copy a, then b of length blen, then c into buf; 0 or -ENAMETOOLONG. */
@@ -506,17 +532,17 @@ static long exec_search(const struct fl__spec *s)
 	return eacces ? -EACCES : err;
 }
 
-static long do_exec(const struct fl__spec *s)
+static long do_exec(const struct fl__spec *s, int execfd)
 {
-	if (s->execfd >= 0) {
+	if (execfd >= 0) {
 		/* a #! script run from an fd: the kernel hands the interpreter
 		 * /dev/fd/N, which must survive the exec */
-		if (s->mode & FL__MODE_EXECFD_INHERIT) {
-			long r = keep_across_exec(s->execfd);
-			if (r < 0)
-				return r;
-		}
-		return fl__sys5(__NR_execveat, s->execfd, "", s->argv, s->envp, AT_EMPTY_PATH);
+		long r = (s->mode & FL__MODE_EXECFD_INHERIT)
+				 ? keep_across_exec(execfd)
+				 : fl__sys3(__NR_fcntl, execfd, F_SETFD, FD_CLOEXEC); /* never the program's */
+		if (r < 0)
+			return r;
+		return fl__sys5(__NR_execveat, execfd, "", s->argv, s->envp, AT_EMPTY_PATH);
 	}
 	if (s->search)
 		return exec_search(s);
@@ -526,12 +552,14 @@ static long do_exec(const struct fl__spec *s)
 int fl__child_main(void *arg)
 {
 	struct fl__child_arg *ca = arg;
-	struct child c = { ca->spec, ca->report, ca->spec->errfd };
+	const struct fl__spec *s = ca->spec;
+	struct child c = { s, ca->report,
+			   { (s->mode & FL__MODE_ERRPIPE) ? s->errfd : -1, s->execfd } };
 	uint64_t mask;
 	long r;
 
 	stage(&c, FL_STAGE_CLONE);
-	unshare_fds(&c);
+	unshare_fds(&c, ca->pidfd ? *ca->pidfd : -1);
 	apply_attributes(&c);
 	apply_fds(&c);
 
@@ -541,6 +569,6 @@ int fl__child_main(void *arg)
 		fail(&c, r, FL_STAGE_SIGMASK, -1);
 
 	stage(&c, FL_STAGE_EXEC);
-	r = do_exec(c.s);
+	r = do_exec(c.s, c.held[HELD_EXEC]);
 	fail(&c, r, FL_STAGE_EXEC, -1);
 }

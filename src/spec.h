@@ -108,6 +108,7 @@ struct fl__report {
 struct fl__child_arg {
 	const struct fl__spec *spec;
 	volatile struct fl__report *report;
+	volatile int *pidfd; /* where clone put the pidfd number (written before we run) */
 };
 int fl__child_main(void *arg);
 

@@ -207,9 +207,12 @@ static int check_file(int fd, struct stat *st, bool *script, struct fl_error *e)
 /* Open a path template's file; readable if possible, else O_PATH (exec only). */
 static int open_file(const char *path, int oflags)
 {
-	int fd = open(path, O_RDONLY | O_CLOEXEC | oflags);
+	/* O_NONBLOCK: a FIFO must not block us; check_file() refuses it */
+	int fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK | oflags);
 	if (fd < 0 && errno == EACCES)
 		fd = open(path, O_PATH | O_CLOEXEC | oflags);
+	if (fd >= 0)
+		fcntl(fd, F_SETFL, 0);
 	return fd < 0 ? -errno : fd;
 }
 
@@ -312,10 +315,10 @@ static int copy_targs(struct fl_template_args *out, const struct fl_template_arg
 		return -EFAULT;
 	if (size < FL_TEMPLATE_ARGS_SIZE_VER0)
 		return -E2BIG;
+	memcpy(out, a, size < sizeof(*out) ? size : sizeof(*out)); /* error is usable */
 	for (size_t i = sizeof(*out); i < size; i++)
 		if (((const unsigned char *)a)[i])
 			return -E2BIG;
-	memcpy(out, a, size < sizeof(*out) ? size : sizeof(*out));
 	return 0;
 }
 
@@ -434,9 +437,11 @@ static int same_creds(const struct fl__template *t)
 /*
  * A path template whose path names another file now: -ESTALE, or with
  * FL_TEMPLATE_FOLLOW_PATH re-open and re-check it, and (tfd >= 0) point the
- * handle at it.  Returns 0 or -errno; *ret_fd a new fd to run (or -1).
+ * handle at it.  Returns 0 or -errno; *ret_fd a new fd to run (or -1) and
+ * *ret_script whether the file to run is a script.
  */
-static int follow(struct fl__template *t, int tfd, int *ret_fd, struct fl_error *e)
+static int follow(struct fl__template *t, int tfd, int *ret_fd, bool *ret_script,
+		  struct fl_error *e)
 {
 	struct stat now;
 	int r, fd;
@@ -445,6 +450,7 @@ static int follow(struct fl__template *t, int tfd, int *ret_fd, struct fl_error 
 	int nofollow = (t->open_flags & O_NOFOLLOW) ? AT_SYMLINK_NOFOLLOW : 0;
 	pthread_mutex_lock(&t->id_lock);
 	int same = fstatat(AT_FDCWD, t->filename, &now, nofollow) == 0 && same_file(&now, &t->id);
+	*ret_script = t->script;
 	pthread_mutex_unlock(&t->id_lock);
 	if (same)
 		return 0;
@@ -453,13 +459,15 @@ static int follow(struct fl__template *t, int tfd, int *ret_fd, struct fl_error 
 	if ((fd = open_file(t->filename, t->open_flags)) < 0)
 		return fail(e, -fd, FL_TCHECK_OPEN);
 	bool script = false;
-	if ((r = check_file(fd, &now, &script, e)) < 0 || script != t->script) {
+	if ((r = check_file(fd, &now, &script, e)) < 0) {
 		close(fd);
-		return r < 0 ? r : fail(e, ESTALE, FL_TCHECK_IDENTITY);
+		return r;
 	}
+	*ret_script = script;
 	if (tfd >= 0 && fl__template_repoint(tfd, fd, !(t->flags & FL_TEMPLATE_NO_CLOEXEC)) == 0) {
 		pthread_mutex_lock(&t->id_lock);
 		t->id = now; /* the handle now holds the new file */
+		t->script = script;
 		pthread_mutex_unlock(&t->id_lock);
 		close(fd);
 		return 0;
@@ -488,6 +496,7 @@ int fl__template_run(struct fl__template *t, int tfd, int execfd, const struct f
 {
 	struct fl_spawn_args sa = *a;
 	struct fl__config c = *base; /* shallow: owned by base */
+	bool script = t->script; /* fd templates: fixed at create */
 	int newfd = -1, r;
 
 	if (a->path)
@@ -496,15 +505,15 @@ int fl__template_run(struct fl__template *t, int tfd, int execfd, const struct f
 		return fail(e, EFAULT, FL_TCHECK_ARGS);
 	if (!same_creds(t))
 		return fail(e, EACCES, FL_TCHECK_CREDS);
-	if (t->filename && (r = follow(t, tfd, &newfd, e)) < 0)
+	if (t->filename && (r = follow(t, tfd, &newfd, &script, e)) < 0)
 		return r;
 	c.execfd = newfd >= 0 ? newfd : execfd >= 0 ? execfd : tfd;
 	c.path = NULL;
 	c.execfd_inherit = false;
-	if (t->script && t->filename) { /* by its path, just checked */
+	if (script && t->filename) { /* by its path, just checked */
 		c.execfd = -1;
 		c.path = t->filename;
-	} else if (t->script) {
+	} else if (script) {
 		c.execfd_inherit = true;
 	}
 	if (t->flags & FL_TEMPLATE_INHERIT_FDS)
@@ -530,7 +539,7 @@ FL__EXPORT int fl_spawn_template_spawn(int tfd, struct fl_spawn_args *args, size
 	int pidfd = -1, r;
 
 	r = fl__copy_spawn_args(&a, args, size);
-	if (r == 0 && a.error)
+	if (a.error)
 		e = a.error;
 	*e = (struct fl_error){ 0, FL_STAGE_NONE, -1 };
 	if (r < 0)
