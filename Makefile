@@ -132,7 +132,7 @@ install: all
 	install -d $(DESTDIR)$(LIBDIR) $(DESTDIR)$(INCDIR) $(DESTDIR)$(BINDIR) \
 		$(DESTDIR)$(PKGDIR) $(DESTDIR)$(MANDIR)/man1 $(DESTDIR)$(MANDIR)/man3 \
 		$(DESTDIR)$(MANDIR)/man7
-	install -m 644 include/forkless.h $(DESTDIR)$(INCDIR)/
+	install -m 644 include/forkless.h include/forkless_spawn_template.h $(DESTDIR)$(INCDIR)/
 	install -m 755 $(SO) $(DESTDIR)$(LIBDIR)/
 	install -m 755 $(B)/libforkless-preload.so $(DESTDIR)$(LIBDIR)/
 	ln -sf $(notdir $(SO)) $(DESTDIR)$(LIBDIR)/$(SONAME)

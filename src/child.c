@@ -559,6 +559,16 @@ int fl__child_main(void *arg)
 	long r;
 
 	stage(&c, FL_STAGE_CLONE);
+	if (s->mode & FL__MODE_ERRPIPE) {
+		/* the pipe took the lowest free numbers, which an action may name
+		 * as closed fds: free them, keep the write end above them all */
+		long nfd = fl__sys3(__NR_fcntl, s->errfd, F_DUPFD_CLOEXEC, s->fd_limit);
+		fl__sys1(__NR_close, s->errfd_read);
+		if (nfd >= 0) {
+			fl__sys1(__NR_close, s->errfd);
+			c.held[HELD_ERR] = (int)nfd;
+		}
+	}
 	unshare_fds(&c, ca->pidfd ? *ca->pidfd : -1);
 	apply_attributes(&c);
 	apply_fds(&c);

@@ -229,6 +229,7 @@ int fl__launch_vfork(struct fl__spec *s, int *ret_pidfd, struct fl_error *err)
 		}
 		s->mode |= FL__MODE_ERRPIPE;
 		s->errfd = pipefd[1];
+		s->errfd_read = pipefd[0];
 	} else if (!(s->mode & FL__MODE_INHERIT_FDS)) {
 		s->mode |= FL__MODE_FILES_SHARED;
 	}

@@ -94,6 +94,7 @@ struct fl__spec {
 	size_t nkeep;
 	int fd_limit; /* 1 + the highest caller fd the child uses */
 	int errfd;    /* FL__MODE_ERRPIPE: write end of the report pipe */
+	int errfd_read; /* and its read end, which the child closes */
 };
 
 /* Written by the child, read by the caller once the child exec'd or exited. */

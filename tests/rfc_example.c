@@ -218,8 +218,11 @@ int main(int argc, char **argv)
 		{ .type = SPAWN_TEMPLATE_ACTION_DUP2, .fd = p[1], .newfd = 1 },
 		{ .type = SPAWN_TEMPLATE_ACTION_CLOSE_RANGE, .fd = leak, .newfd = -1 },
 	};
-	char *const range_argv[] = { "sh", "-c", leak_check, NULL };
-	run(t_sh, range_argv, envp, range_actions, 2, SPAWN_TEMPLATE_SPAWN_INHERIT_FDS);
+	char range_check[96];
+	snprintf(range_check, sizeof(range_check), "%s; exit 0", leak_check);
+	char *const range_argv[] = { "sh", "-c", range_check, NULL };
+	CHECK(run(t_sh, range_argv, envp, range_actions, 2, SPAWN_TEMPLATE_SPAWN_INHERIT_FDS) == 0,
+	      "sh (close_range) exits 0");
 	slurp(p, out, sizeof(out));
 	CHECK(!strcmp(out, ""), "sh (close_range) wrote [%s]", out);
 	close(leak);

@@ -138,6 +138,7 @@ HELPER(rfc_env)
 	extern char **environ;
 	int n = 0;
 
+	(void)argv;
 	while (environ[n])
 		n++;
 	printf("env %d argc %d\n", n, argc);

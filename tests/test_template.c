@@ -714,6 +714,8 @@ TEST(template_follow_path_deleted_is_enoent)
 
 TEST(template_fd_runs_held_file_after_replace_and_unlink)
 {
+	if (fl_test_valgrind())
+		SKIP("valgrind runs execveat by the fd's path, which is gone");
 	const char *p = tpath("prog");
 	copy_file(true_static(), p, 0755);
 	int fd = open(p, O_RDONLY | O_CLOEXEC);
@@ -782,6 +784,8 @@ TEST(template_script_through_path_template)
  * (the interpreter could not open /dev/fd/N): the library must cope. */
 TEST(template_script_through_fd_template)
 {
+	if (fl_test_valgrind())
+		SKIP("valgrind runs execveat by the fd's path, not /dev/fd");
 	const char *p = tpath("s.sh");
 	write_script(p, "printf '%s|' \"$@\"; exit 6");
 	int fd = open(p, O_RDONLY | O_CLOEXEC);
@@ -1639,6 +1643,8 @@ TEST(template_script_with_non_executable_interpreter_is_eacces)
  */
 TEST(template_execute_only_file_for_unprivileged_caller)
 {
+	if (fl_test_valgrind())
+		SKIP("valgrind must read a program to run it");
 	if (geteuid() != 0)
 		SKIP("needs root to set up the files and switch ids");
 	ASSERT_EQ(chmod(fl_test_tmpdir(), 0755), 0);
@@ -1720,8 +1726,12 @@ TEST(template_spawn_from_pipe_or_pidfd_is_einval)
 	ASSERT_EQ(fl_spawn_template_spawn(p[0], &sa, sizeof(sa)), -EINVAL);
 	ASSERT_EQ(fl_spawn_template_spawn(p[1], &sa, sizeof(sa)), -EINVAL);
 	int self = fl_pidfd_open(getpid(), 0);
-	ASSERT_GE(self, 0);
-	ASSERT_EQ(fl_spawn_template_spawn(self, &sa, sizeof(sa)), -EINVAL);
+	if (self == -ENOSYS && fl_test_valgrind())
+		self = -1; /* valgrind does not know pidfd_open */
+	else
+		ASSERT_GE(self, 0);
+	if (self >= 0)
+		ASSERT_EQ(fl_spawn_template_spawn(self, &sa, sizeof(sa)), -EINVAL);
 	/* an fd of an executable is not a template either */
 	int exe = open(true_static(), O_RDONLY | O_CLOEXEC);
 	ASSERT_EQ(fl_spawn_template_spawn(exe, &sa, sizeof(sa)), -EINVAL);
