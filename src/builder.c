@@ -233,19 +233,30 @@ FL__EXPORT int fl_pidfd_config(int fd, unsigned int cmd, const char *key,
 	return r;
 }
 
-/* Copy args of any size >= VER0 into *out; larger sizes must be zero-padded. */
-int fl__copy_spawn_args(struct fl_spawn_args *out, const struct fl_spawn_args *a, size_t size)
+/*
+ * The kernel's extensible-struct rule: copy a caller's struct of any size
+ * >= ver0 into out (out_size bytes, zero-filled beyond what the caller has);
+ * a larger size is accepted if its extra bytes are zero (else -E2BIG, with
+ * out copied so that its error pointer can still be used).
+ */
+int fl__copy_ext(void *out, size_t out_size, const void *in, size_t size, size_t ver0)
 {
-	memset(out, 0, sizeof(*out));
-	if (!a)
-		return size == 0 ? 0 : -EFAULT;
-	if (size < FL_SPAWN_ARGS_SIZE_VER0)
+	memset(out, 0, out_size);
+	if (!in)
+		return size == 0 ? 1 : -EFAULT; /* 1: no struct at all */
+	if (size < ver0)
 		return -E2BIG;
-	memcpy(out, a, size < sizeof(*out) ? size : sizeof(*out)); /* error is usable */
-	for (size_t i = sizeof(*out); i < size; i++)
-		if (((const unsigned char *)a)[i])
+	memcpy(out, in, size < out_size ? size : out_size);
+	for (size_t i = out_size; i < size; i++)
+		if (((const unsigned char *)in)[i])
 			return -E2BIG;
 	return 0;
+}
+
+int fl__copy_spawn_args(struct fl_spawn_args *out, const struct fl_spawn_args *a, size_t size)
+{
+	int r = fl__copy_ext(out, sizeof(*out), a, size, FL_SPAWN_ARGS_SIZE_VER0);
+	return r > 0 ? 0 : r;
 }
 
 FL__EXPORT int fl_pidfd_spawn_run(int fd, struct fl_spawn_args *args, size_t size)

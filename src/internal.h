@@ -58,7 +58,9 @@ const char *fl__rlimit_key(int resource);
 
 int fl__launch_vfork(struct fl__spec *s, int *ret_pidfd, struct fl_error *err);
 
-/* Copy spawn args of any size >= VER0; larger sizes must be zero-padded. */
+/* The extensible-struct rule (builder.c); 1 if in is NULL with size 0. */
+int fl__copy_ext(void *out, size_t out_size, const void *in, size_t size, size_t ver0);
+/* fl__copy_ext for struct fl_spawn_args (NULL args with size 0 is fine). */
 int fl__copy_spawn_args(struct fl_spawn_args *out, const struct fl_spawn_args *a, size_t size);
 /* Deep copy of the configuration of builder handle fd (not started). */
 int fl__builder_config_copy(int fd, struct fl__config *ret);

@@ -135,10 +135,10 @@ int fl__fa_addchdir(posix_spawn_file_actions_t *fa, const char *path)
 	return 0;
 }
 
-/* fchdir, closefrom and tcsetpgrp records all hold one fd. */
-static int add_fd_action(posix_spawn_file_actions_t *fa, int tag, int fd)
+/* fchdir, closefrom and tcsetpgrp records all hold one fd (checked unless !check). */
+static int add_fd_action(posix_spawn_file_actions_t *fa, int tag, int fd, int check)
 {
-	if (!valid_fd(fd))
+	if (check && !valid_fd(fd))
 		return EBADF;
 	struct fl__spawn_action *a = append(fa);
 	if (!a)
@@ -150,28 +150,23 @@ static int add_fd_action(posix_spawn_file_actions_t *fa, int tag, int fd)
 
 int fl__fa_addfchdir(posix_spawn_file_actions_t *fa, int fd)
 {
-	return add_fd_action(fa, FL__SPAWN_DO_FCHDIR, fd);
+	return add_fd_action(fa, FL__SPAWN_DO_FCHDIR, fd, 1);
 }
 
 /* glibc's _np name checks nothing at add time: a bad fd fails the spawn. */
 int fl__fa_addfchdir_np(posix_spawn_file_actions_t *fa, int fd)
 {
-	struct fl__spawn_action *a = append(fa);
-	if (!a)
-		return ENOMEM;
-	a->tag = FL__SPAWN_DO_FCHDIR;
-	a->action.fd_action.fd = fd;
-	return 0;
+	return add_fd_action(fa, FL__SPAWN_DO_FCHDIR, fd, 0);
 }
 
 int fl__fa_addclosefrom(posix_spawn_file_actions_t *fa, int from)
 {
-	return add_fd_action(fa, FL__SPAWN_DO_CLOSEFROM, from);
+	return add_fd_action(fa, FL__SPAWN_DO_CLOSEFROM, from, 1);
 }
 
 int fl__fa_addtcsetpgrp(posix_spawn_file_actions_t *fa, int fd)
 {
-	return add_fd_action(fa, FL__SPAWN_DO_TCSETPGRP, fd);
+	return add_fd_action(fa, FL__SPAWN_DO_TCSETPGRP, fd, 1);
 }
 
 /* ---- attributes -------------------------------------------------------- */

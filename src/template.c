@@ -310,16 +310,8 @@ static int record_creds(struct fl__template *t)
 
 static int copy_targs(struct fl_template_args *out, const struct fl_template_args *a, size_t size)
 {
-	memset(out, 0, sizeof(*out));
-	if (!a)
-		return -EFAULT;
-	if (size < FL_TEMPLATE_ARGS_SIZE_VER0)
-		return -E2BIG;
-	memcpy(out, a, size < sizeof(*out) ? size : sizeof(*out)); /* error is usable */
-	for (size_t i = sizeof(*out); i < size; i++)
-		if (((const unsigned char *)a)[i])
-			return -E2BIG;
-	return 0;
+	int r = fl__copy_ext(out, sizeof(*out), a, size, FL_TEMPLATE_ARGS_SIZE_VER0);
+	return r > 0 ? -EFAULT : r;
 }
 
 /* Checks on the arguments alone; 0 or -errno with FL_TCHECK_ARGS. */
