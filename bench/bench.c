@@ -149,9 +149,10 @@ static void run_cell(struct bench_report *rep, const struct opts *o, const struc
 			continue;
 		s[ns] = (struct series){ &bench_methods[i], calloc((size_t)want, sizeof(double)),
 					 calloc((size_t)want, sizeof(double)), 0, 0 };
-		for (int k = 0; k < warm; k++)
-			if (one_sample(s[ns].m, t, &lat, &blk) < 0) {
-				fprintf(stderr, "bench: %s on %s fails; left out\n", s[ns].m->name, t->name);
+		for (int k = 0, r; k < warm; k++)
+			if ((r = one_sample(s[ns].m, t, &lat, &blk)) < 0) {
+				fprintf(stderr, "bench: %s on %s fails (%s); left out\n", s[ns].m->name,
+					t->name, strerror(-r));
 				free(s[ns].lat), free(s[ns].blk);
 				goto next;
 			}
@@ -363,7 +364,7 @@ static void sweep_fds(struct bench_report *rep, const struct opts *o, const stru
 	struct rlimit old, rl;
 	getrlimit(RLIMIT_NOFILE, &old);
 	for (size_t i = 0; i < sizeof(counts) / sizeof(counts[0]); i++) {
-		int want = counts[i], first = -1, last = -1, open_now = 3;
+		int want = counts[i], open_now = 3, nopen = 0, *opened;
 		char cond[128];
 		const char *note = NULL;
 		rl.rlim_cur = rl.rlim_max = (rlim_t)want + 64;
@@ -382,13 +383,12 @@ static void sweep_fds(struct bench_report *rep, const struct opts *o, const stru
 			note = "fewer fds than asked: the hard RLIMIT_NOFILE cannot be raised";
 		}
 		snprintf(cond, sizeof(cond), "%d open fds%s", want, note ? " (hard limit)" : "");
-		for (; open_now < want; open_now++) {
+		opened = calloc((size_t)want, sizeof(int));
+		for (; opened && open_now < want; open_now++) {
 			int fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
 			if (fd < 0)
 				break;
-			if (first < 0)
-				first = fd;
-			last = fd;
+			opened[nopen++] = fd;
 		}
 		if (note)
 			printf("\n  note: %s\n", note);
@@ -396,8 +396,10 @@ static void sweep_fds(struct bench_report *rep, const struct opts *o, const stru
 		run_cell(rep, o, t, "fds", want, "fds", cond);
 		for (size_t k = from; k < rep->n; k++)
 			rep->r[k].note = note;
-		if (first >= 0)
-			close_range((unsigned)first, (unsigned)last, 0);
+		/* only ours: a range would also close fds made meanwhile (templates) */
+		while (nopen > 0)
+			close(opened[--nopen]);
+		free(opened);
 	}
 	setrlimit(RLIMIT_NOFILE, &old);
 }
