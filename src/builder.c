@@ -5,7 +5,7 @@
  * A handle is a memfd (O_CLOEXEC) whose inode identifies it; the library keeps
  * its configuration in a table indexed by fd number and checks, on every call,
  * that the fd still refers to that memfd (the number may have been closed and
- * reused) and that the caller is the process that created it (a fork() child
+ * reused) and that the caller is the process that created it (a forked child
  * gets a copy of the fd and of the table, and must not use either).  After a
  * successful run the child's pidfd is dup3()'d onto the handle's number.
  */

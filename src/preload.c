@@ -14,7 +14,7 @@
  * FORKLESS_LOG=PATH appends one line per spawn: function, path, result.
  *
  * Not intercepted: statically linked programs, and libc's internal callers
- * (system(), popen(), wordexp()), which reach glibc's spawn without the PLT.
+ * (system, popen, wordexp), which reach glibc's spawn without the PLT.
  */
 #define _GNU_SOURCE
 #include <errno.h>
