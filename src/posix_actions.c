@@ -99,19 +99,29 @@ int fl__fa_adddup2(posix_spawn_file_actions_t *fa, int fd, int newfd)
 	return 0;
 }
 
+/* Append a record that owns a copy of path; NULL (ENOMEM) leaves fa as it was. */
+static struct fl__spawn_action *append_path(posix_spawn_file_actions_t *fa, const char *path,
+					    char **ret_copy)
+{
+	char *copy = strdup(path);
+	struct fl__spawn_action *a = copy ? append(fa) : NULL;
+
+	if (!a)
+		free(copy);
+	*ret_copy = copy;
+	return a;
+}
+
 int fl__fa_addopen(posix_spawn_file_actions_t *fa, int fd, const char *path, int oflag,
 		   mode_t mode)
 {
+	char *copy;
+
 	if (!valid_fd(fd))
 		return EBADF;
-	char *copy = strdup(path);
-	if (!copy)
+	struct fl__spawn_action *a = append_path(fa, path, &copy);
+	if (!a)
 		return ENOMEM;
-	struct fl__spawn_action *a = append(fa);
-	if (!a) {
-		free(copy);
-		return ENOMEM;
-	}
 	a->tag = FL__SPAWN_DO_OPEN;
 	a->action.open_action.fd = fd;
 	a->action.open_action.path = copy;
@@ -122,14 +132,11 @@ int fl__fa_addopen(posix_spawn_file_actions_t *fa, int fd, const char *path, int
 
 int fl__fa_addchdir(posix_spawn_file_actions_t *fa, const char *path)
 {
-	char *copy = strdup(path);
-	if (!copy)
+	char *copy;
+	struct fl__spawn_action *a = append_path(fa, path, &copy);
+
+	if (!a)
 		return ENOMEM;
-	struct fl__spawn_action *a = append(fa);
-	if (!a) {
-		free(copy);
-		return ENOMEM;
-	}
 	a->tag = FL__SPAWN_DO_CHDIR;
 	a->action.chdir_action.path = copy;
 	return 0;
