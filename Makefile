@@ -30,7 +30,7 @@ B         := build
 SANFLAGS  :=
 endif
 
-LIB_SRC   := src/builder.c src/config.c src/run.c src/process.c src/launch_vfork.c \
+LIB_SRC   := src/builder.c src/config.c src/run.c src/process.c src/launch_vfork.c src/launch_embryo.c \
              src/posix.c src/posix_actions.c src/template.c
 CHILD_SRC := src/child.c
 LIB_OBJ   := $(LIB_SRC:src/%.c=$(B)/obj/%.o) $(B)/obj/child.o $(B)/obj/sys_clone.o

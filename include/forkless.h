@@ -35,6 +35,9 @@ extern "C" {
 
 /* fl_pidfd_open() flag: with pid == 0, open an empty (not yet started) process. */
 #define FL_PIDFD_EMPTY 0x1u
+/* With FL_PIDFD_EMPTY: create the process now, as an "embryo" that waits
+ * until it is run; the handle is its pidfd from the start. */
+#define FL_PIDFD_EMBRYO 0x2u
 
 /*
  * fl_pidfd_open - open a process handle.
@@ -166,6 +169,8 @@ struct fl_error {
 /* fl_spawn_args.flags */
 #define FL_SPAWN_INHERIT_FDS 0x1u /* classic inheritance: keep every non-CLOEXEC fd */
 #define FL_SPAWN_NO_SEARCH 0x2u   /* exec a bare name as a relative path: no $PATH search */
+#define FL_SPAWN_ASYNC 0x4u       /* embryo handles: return once the embryo is released;
+				   * fl_pidfd_spawn_result() tells the outcome */
 
 /* Arguments of fl_pidfd_spawn_run(); zero means "use the configured value". */
 struct fl_spawn_args {
@@ -211,6 +216,16 @@ struct fl_spawn_args {
  * steps and execve(2) can return, with the stage in args->error.
  */
 int fl_pidfd_spawn_run(int fd, struct fl_spawn_args *args, size_t size);
+
+/*
+ * fl_pidfd_spawn_result - the outcome of an FL_SPAWN_ASYNC run of embryo fd,
+ * without blocking.  Returns the pid once the child has exec'd; -EINPROGRESS
+ * while it has not yet; or the run's error (-errno, *ret_error filled when
+ * not NULL; the failed child is reaped).  Once known, the outcome is kept:
+ * later calls return the same.  -EINVAL for a handle that was not run with
+ * FL_SPAWN_ASYNC.
+ */
+int fl_pidfd_spawn_result(int fd, struct fl_error *ret_error);
 
 /* ---- started processes ------------------------------------------------- */
 

@@ -27,6 +27,25 @@
 
 enum { B_CONFIG, B_RUNNING, B_STARTED, B_SPENT };
 
+/* An embryo handle's state: the process exists from fl_pidfd_open on. */
+struct emb {
+	struct fl__embryo ctl; /* shared with the embryo: freed only once it is done */
+	void *stack;
+	pid_t pid;
+	uint32_t clone_mode; /* FL__MODE_SIGHAND_CLEARED if clone3 cleared the handlers */
+	uint32_t eager;      /* FL__SET_* the embryo applied at config time */
+	struct fl__spec spec;
+	int *keep;
+	struct fl__report rep;
+	bool started, async, known;
+	int result;          /* pid or -errno, once known */
+	struct fl_error err;
+	char *path;          /* FL_SPAWN_ASYNC: copies that outlive the run call */
+	char **argv, **envp;
+	struct fl_action *actions;
+	size_t nactions;
+};
+
 /* A table entry: a builder, or (tmpl set) a spawn template's handle. */
 struct builder {
 	dev_t dev;
@@ -37,7 +56,10 @@ struct builder {
 	struct fl__config cfg;
 	struct fl__template *tmpl;
 	int mark; /* templates: F_SETOWN value of our open file (0: none, O_PATH) */
+	struct emb *emb; /* embryo handles */
 };
+
+static void emb_release(struct emb *m, bool ours);
 
 static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
 static pthread_cond_t state_changed = PTHREAD_COND_INITIALIZER;
@@ -49,6 +71,8 @@ static void builder_put(struct builder *b)
 	if (--b->refs == 0) {
 		if (b->tmpl)
 			fl__template_release(b->tmpl);
+		if (b->emb)
+			emb_release(b->emb, b->owner == getpid());
 		fl__config_free(&b->cfg);
 		free(b);
 	}
@@ -67,6 +91,7 @@ static void table_drop(int fd)
 		b->cfg.tmpl_fd = -1;
 		b->tmpl = NULL; /* a copy: the creator frees its own */
 		b->cfg.tmpl = NULL;
+		b->emb = NULL; /* the embryo is the creator's child, not ours */
 	}
 	builder_put(b);
 }
@@ -208,10 +233,232 @@ static int open_empty(void)
 	return fd;
 }
 
+/* ---- embryo handles ----------------------------------------------------- */
+
+static void emb_free_copies(struct emb *m)
+{
+	free(m->path);
+	free(m->argv);
+	free(m->envp);
+	fl__actions_free(m->actions, m->nactions);
+	free(m->keep);
+	m->path = NULL, m->argv = m->envp = NULL, m->actions = NULL, m->keep = NULL;
+}
+
+/*
+ * The handle is gone (or the program exits): an embryo never run is told to
+ * exit and reaped; the control block and stack are freed only once the
+ * embryo no longer uses them (its mm released); otherwise they stay.
+ */
+static void emb_release(struct emb *m, bool ours)
+{
+	if (!ours)
+		return;
+	if (!m->started)
+		fl__embryo_kill(&m->ctl, m->pid);
+	if (!fl__embryo_done(&m->ctl, 0))
+		return; /* still on its way to exec: its memory must stay */
+	fl__embryo_stack_put(m->stack);
+	emb_free_copies(m);
+	free(m);
+}
+
+static int open_embryo(void)
+{
+	struct builder *b = calloc(1, sizeof(*b));
+	struct emb *m = calloc(1, sizeof(*m));
+	struct stat st;
+	int fd = -1, r;
+
+	if (!b || !m || !(m->stack = fl__embryo_stack_get())) {
+		r = -ENOMEM;
+		goto out_free;
+	}
+	r = fl__embryo_create(&m->ctl, m->stack, &fd, &m->clone_mode);
+	if (r < 0)
+		goto out_free;
+	m->pid = r;
+	fstat(fd, &st);
+	b->dev = st.st_dev;
+	b->ino = st.st_ino;
+	b->owner = getpid();
+	b->state = B_CONFIG;
+	b->refs = 1;
+	b->emb = m;
+	fl__config_init(&b->cfg);
+	pthread_mutex_lock(&lock);
+	sweep();
+	r = table_insert(fd, b);
+	pthread_mutex_unlock(&lock);
+	if (r < 0) {
+		fl__embryo_kill(&m->ctl, m->pid);
+		close(fd);
+		goto out_free;
+	}
+	return fd;
+
+out_free:
+	if (m)
+		fl__embryo_stack_put(m->stack);
+	free(m);
+	free(b);
+	return r;
+}
+
+/* Keys an embryo applies itself at config time, and their FL__SET_ bits. */
+static uint32_t eager_bits(const char *key)
+{
+	if (!key)
+		return 0;
+	if (!strcmp(key, "cwd"))
+		return FL__SET_CWD;
+	if (!strcmp(key, "affinity"))
+		return FL__SET_AFFINITY;
+	if (!strcmp(key, "mempolicy"))
+		return FL__SET_MEMPOLICY;
+	if (!strcmp(key, "numa_node"))
+		return FL__SET_AFFINITY | FL__SET_MEMPOLICY;
+	return 0;
+}
+
+/* Have the embryo apply what key set in c; 0 or -errno. */
+static long emb_apply(struct emb *m, const struct fl__config *c, uint32_t bits)
+{
+	const struct fl__spec *s = &c->spec;
+	long r = 0;
+
+	if ((bits & FL__SET_CWD) && (s->set & FL__SET_CWD))
+		r = c->cwd_fd >= 0 ? fl__embryo_op(&m->ctl, FL__OP_FCHDIR, NULL, c->cwd_fd, 0)
+				   : fl__embryo_op(&m->ctl, FL__OP_CHDIR, c->cwd, 0, 0);
+	if (r == 0 && (bits & FL__SET_AFFINITY) && (s->set & FL__SET_AFFINITY))
+		r = fl__embryo_op(&m->ctl, FL__OP_AFFINITY, &c->affinity, sizeof(c->affinity), 0);
+	if (r == 0 && (bits & FL__SET_MEMPOLICY) && (s->set & FL__SET_MEMPOLICY))
+		r = fl__embryo_op(&m->ctl, FL__OP_MEMPOLICY, s->mpol_maxnode ? c->nodes : NULL,
+				  s->mpol_mode, (long)s->mpol_maxnode);
+	return r;
+}
+
+/*
+ * Config of an embryo (lock held): keys that touch the system (cwd,
+ * affinity, memory policy) are done by the embryo now, so their error is
+ * this call's and the work happens where the program will run.  Applied to
+ * a copy first: on error nothing changes.  Once applied they cannot be
+ * unset (-EBUSY): the embryo already is there.
+ */
+static int emb_config(struct builder *b, unsigned int cmd, const char *key, const void *value,
+		      int aux)
+{
+	uint32_t bits = eager_bits(key);
+	struct fl__config tmp;
+	int r;
+
+	if (!bits)
+		return fl__config_apply(&b->cfg, cmd, key, value, aux);
+	if (cmd == FL_CONFIG_UNSET)
+		return (b->emb->eager & bits) ? -EBUSY : fl__config_apply(&b->cfg, cmd, key, value, aux);
+	if ((r = fl__config_copy(&tmp, &b->cfg)) < 0)
+		return r;
+	r = fl__config_apply(&tmp, cmd, key, value, aux);
+	if (r == 0)
+		r = (int)emb_apply(b->emb, &tmp, bits);
+	if (r < 0) {
+		fl__config_free(&tmp);
+		return r;
+	}
+	fl__config_free(&b->cfg);
+	b->cfg = tmp;
+	b->emb->eager |= bits;
+	return 0;
+}
+
+/* Copies of what an asynchronous run reads after fl_pidfd_spawn_run returns. */
+static int emb_copy_args(struct emb *m, const struct fl__config *c, struct fl_spawn_args *a)
+{
+	int r;
+
+	if (a->path && !(m->path = strdup(a->path)))
+		return -ENOMEM;
+	if (a->argv && !(m->argv = fl__strv_dup(a->argv)))
+		return -ENOMEM;
+	if (!a->envp && !c->envp)
+		a->envp = environ; /* the snapshot, taken now */
+	if (a->envp && !(m->envp = fl__strv_dup(a->envp)))
+		return -ENOMEM;
+	if ((r = fl__actions_dup(a->actions, a->nactions, &m->actions)) < 0)
+		return r;
+	m->nactions = a->nactions;
+	a->path = m->path;
+	a->argv = m->argv ? m->argv : NULL;
+	a->envp = m->envp;
+	a->actions = m->actions;
+	return 0;
+}
+
+/* Run embryo handle fd: synchronously, or released with FL_SPAWN_ASYNC. */
+static int emb_run(struct builder *b, struct fl_spawn_args *a, struct fl_error *e)
+{
+	struct emb *m = b->emb;
+	int r;
+
+	if ((a->flags & FL_SPAWN_ASYNC) && (r = emb_copy_args(m, &b->cfg, a)) < 0) {
+		e->err = -r, e->stage = FL_STAGE_CONFIG;
+		return r;
+	}
+	if ((r = fl__prepare(&b->cfg, a, &m->spec, &m->keep, e)) < 0)
+		return r;
+	m->spec.set &= ~m->eager; /* already done, by the embryo itself */
+	m->spec.mode |= FL__MODE_EMBRYO | FL__MODE_FILES_SHARED | m->clone_mode;
+	m->spec.errfd = -1;
+	m->rep = (struct fl__report){ 0, 0, -1, 0 };
+	m->ctl.arg = (struct fl__child_arg){ &m->spec, &m->rep, NULL };
+	m->async = a->flags & FL_SPAWN_ASYNC;
+	m->started = true;
+	fl__embryo_start(&m->ctl);
+	if (m->async)
+		return m->pid;
+	fl__embryo_done(&m->ctl, 1);
+	m->result = fl__outcome(&m->rep, m->pid, -1, NULL, e);
+	m->known = true;
+	return m->result;
+}
+
+FL__EXPORT int fl_pidfd_spawn_result(int fd, struct fl_error *ret_error)
+{
+	struct builder *b;
+	struct fl_error e = { 0, FL_STAGE_NONE, -1 };
+	int r;
+
+	pthread_mutex_lock(&lock);
+	r = lookup(fd, &b);
+	if (r == -ENOENT)
+		r = fcntl(fd, F_GETFD) < 0 ? -EBADF : -EINVAL;
+	else if (r == 0 && (!b->emb || !b->emb->async))
+		r = -EINVAL;
+	if (r == 0) {
+		struct emb *m = b->emb;
+		if (!m->known && !fl__embryo_done(&m->ctl, 0)) {
+			r = -EINPROGRESS;
+		} else {
+			if (!m->known) {
+				m->result = fl__outcome(&m->rep, m->pid, -1, NULL, &m->err);
+				m->known = true;
+			}
+			r = m->result;
+			e = m->err;
+		}
+	}
+	pthread_mutex_unlock(&lock);
+	if (r < 0 && r != -EINPROGRESS && ret_error && e.err)
+		*ret_error = e;
+	return r;
+}
+
 FL__EXPORT int fl_pidfd_open(pid_t pid, unsigned int flags)
 {
 	if (pid == 0 && flags == FL_PIDFD_EMPTY)
 		return open_empty();
+	if (pid == 0 && flags == (FL_PIDFD_EMPTY | FL_PIDFD_EMBRYO))
+		return open_embryo();
 	if (pid > 0 && flags == 0) {
 		long r = fl__sys2(__NR_pidfd_open, pid, 0);
 		return (int)r; /* pidfds are always O_CLOEXEC */
@@ -227,8 +474,11 @@ FL__EXPORT int fl_pidfd_config(int fd, unsigned int cmd, const char *key,
 
 	pthread_mutex_lock(&lock);
 	r = lookup_builder(fd, &b);
-	if (r == 0)
-		r = b->state == B_CONFIG ? fl__config_apply(&b->cfg, cmd, key, value, aux) : -EBUSY;
+	if (r == 0 && b->state != B_CONFIG)
+		r = -EBUSY;
+	else if (r == 0)
+		r = b->emb ? emb_config(b, cmd, key, value, aux)
+			   : fl__config_apply(&b->cfg, cmd, key, value, aux);
 	pthread_mutex_unlock(&lock);
 	return r;
 }
@@ -257,6 +507,25 @@ int fl__copy_spawn_args(struct fl_spawn_args *out, const struct fl_spawn_args *a
 {
 	int r = fl__copy_ext(out, sizeof(*out), a, size, FL_SPAWN_ARGS_SIZE_VER0);
 	return r > 0 ? 0 : r;
+}
+
+/* After an embryo's run: the handle already is its pidfd.  A synchronous
+ * run leaves the table (fd is a plain pidfd now); an asynchronous one stays
+ * until its outcome is collected and the handle closed. */
+static int emb_run_done(int fd, struct builder *b, const struct fl_spawn_args *a, int r)
+{
+	if (r >= 0 && a->pidfd)
+		*a->pidfd = fd;
+	pthread_mutex_lock(&lock);
+	b->state = r >= 0 ? B_STARTED : B_SPENT;
+	if (!b->emb->async && (size_t)fd < table_len && table[fd] == b) {
+		table[fd] = NULL;
+		builder_put(b);
+	}
+	pthread_cond_broadcast(&state_changed);
+	builder_put(b);
+	pthread_mutex_unlock(&lock);
+	return r;
 }
 
 FL__EXPORT int fl_pidfd_spawn_run(int fd, struct fl_spawn_args *args, size_t size)
@@ -288,6 +557,14 @@ FL__EXPORT int fl_pidfd_spawn_run(int fd, struct fl_spawn_args *args, size_t siz
 	if (r < 0) {
 		e->err = -r;
 		e->stage = FL_STAGE_CONFIG;
+	} else if (b->emb) {
+		if (b->cfg.tmpl) {
+			r = -EINVAL; /* an embryo runs no template (yet) */
+			e->err = EINVAL, e->stage = FL_STAGE_CONFIG;
+		} else {
+			r = emb_run(b, &a, e);
+		}
+		return emb_run_done(fd, b, &a, r);
 	} else if (b->cfg.tmpl) {
 		r = fl__template_run(b->cfg.tmpl, -1, b->cfg.tmpl_fd, &b->cfg, &a, &pidfd, e);
 	} else {
@@ -331,6 +608,10 @@ static int wait_started(int fd, int nohang)
 	}
 	if (r == 0 && b->tmpl)
 		r = -EINVAL;
+	if (r == 0 && b->emb) {
+		pthread_mutex_unlock(&lock);
+		return 1; /* a real process from the start: waitid waits for start and exit */
+	}
 	if (r == 0 && nohang) {
 		r = b->state == B_SPENT ? -ECHILD : 0;
 	} else if (r == 0) {
@@ -417,6 +698,8 @@ FL__EXPORT int fl_pidfd_kill(int fd, int sig)
 	r = lookup(fd, &b);
 	if (r == 0 && b->tmpl)
 		r = -EBADF; /* not a pidfd */
+	if (r == 0 && b->emb && b->emb->started)
+		r = -ENOENT; /* running: an ordinary pidfd */
 	pthread_mutex_unlock(&lock);
 	if (r == 0)
 		return -ESRCH; /* not started: there is no process to signal */

@@ -202,6 +202,8 @@ static void apply_attributes(struct child *c)
 		stage(c, FL_STAGE_PDEATHSIG);
 		if ((r = set_pdeathsig(s)) < 0)
 			fail(c, r, FL_STAGE_PDEATHSIG, -1);
+	} else if (s->mode & FL__MODE_EMBRYO) {
+		fl__sys2(__NR_prctl, PR_SET_PDEATHSIG, 0); /* the embryo's own, not the program's */
 	}
 	if (s->set & FL__SET_CWD) {
 		stage(c, FL_STAGE_CWD);
@@ -457,8 +459,11 @@ static void unshare_fds(struct child *c, int pidfd)
 	if (!(c->s->mode & FL__MODE_FILES_SHARED))
 		return;
 	stage(c, FL_STAGE_FDTABLE);
-	/* Copies only fds below fd_limit: the cost does not grow with the caller's table. */
-	r = fl__sys3(__NR_close_range, c->s->fd_limit, ~0U, FL__CLOSE_RANGE_UNSHARE);
+	/* Copies only fds below fd_limit: the cost does not grow with the caller's table.
+	 * Classic inheritance (an embryo's run) needs them all. */
+	r = (c->s->mode & FL__MODE_INHERIT_FDS)
+		    ? -EINVAL
+		    : fl__sys3(__NR_close_range, c->s->fd_limit, ~0U, FL__CLOSE_RANGE_UNSHARE);
 	if (r < 0)
 		r = fl__sys1(__NR_unshare, CLONE_FILES);
 	if (r < 0)
@@ -581,4 +586,58 @@ int fl__child_main(void *arg)
 	stage(&c, FL_STAGE_EXEC);
 	r = do_exec(c.s, c.held[HELD_EXEC]);
 	fail(&c, r, FL_STAGE_EXEC, -1);
+}
+
+/* ---- embryos ------------------------------------------------------------ */
+
+#define FL__FUTEX_WAIT 0
+#define FL__FUTEX_WAKE 1
+
+/* An operation asked at config time, done here so that it happens (and is
+ * placed, for NUMA) in the process that will run. */
+static long embryo_op(const struct fl__embryo *e)
+{
+	switch (e->op) {
+	case FL__OP_CHDIR:
+		return fl__sys1(__NR_chdir, e->op_ptr);
+	case FL__OP_FCHDIR:
+		return fl__sys1(__NR_fchdir, e->op_arg);
+	case FL__OP_AFFINITY:
+		return fl__sys3(__NR_sched_setaffinity, 0, e->op_arg, e->op_ptr);
+	case FL__OP_MEMPOLICY:
+		return fl__sys3(__NR_set_mempolicy, e->op_arg, e->op_ptr, e->op_arg2);
+	}
+	return -EINVAL;
+}
+
+/*
+ * The embryo's life before its run: every signal stays blocked (the caller
+ * blocked them around clone), it dies with its creator (PR_SET_PDEATHSIG,
+ * then a check for the race with an exit before prctl), and it sleeps on
+ * cmd until asked to do an operation, to run, or to exit.
+ */
+int fl__embryo_main(void *arg)
+{
+	struct fl__embryo *e = arg;
+
+	fl__sys2(__NR_prctl, PR_SET_PDEATHSIG, SIGKILL);
+	if (fl__sys0(__NR_getppid) != e->parent_pid)
+		fl__sys1(__NR_exit_group, 0);
+	for (;;) {
+		uint32_t cmd = __atomic_load_n(&e->cmd, __ATOMIC_ACQUIRE);
+		switch (cmd) {
+		case FL__EMB_WAIT:
+			fl__sys6(__NR_futex, (long)&e->cmd, FL__FUTEX_WAIT, FL__EMB_WAIT, 0, 0, 0);
+			break;
+		case FL__EMB_OP:
+			e->op_result = embryo_op(e);
+			__atomic_store_n(&e->cmd, FL__EMB_WAIT, __ATOMIC_RELEASE);
+			fl__sys6(__NR_futex, (long)&e->cmd, FL__FUTEX_WAKE, 1, 0, 0, 0);
+			break;
+		case FL__EMB_RUN:
+			return fl__child_main(&e->arg);
+		default:
+			fl__sys1(__NR_exit_group, 0);
+		}
+	}
 }

@@ -42,6 +42,10 @@ int fl__config_copy(struct fl__config *dst, const struct fl__config *src);
 int fl__config_apply(struct fl__config *c, unsigned int cmd, const char *key,
 		     const void *value, int aux);
 
+/* Deep copies of an action array (OPEN's struct and paths, CHDIR's path). */
+int fl__actions_dup(const struct fl_action *a, size_t n, struct fl_action **ret);
+void fl__actions_free(struct fl_action *a, size_t n);
+
 /* Copy a NULL-terminated vector into one allocation; NULL on ENOMEM. */
 char **fl__strv_dup(char *const *v);
 
@@ -57,6 +61,21 @@ int fl__run(const struct fl__config *c, const struct fl_spawn_args *a,
 const char *fl__rlimit_key(int resource);
 
 int fl__launch_vfork(struct fl__spec *s, int *ret_pidfd, struct fl_error *err);
+int fl__outcome(const struct fl__report *rep, pid_t pid, int pidfd, int *ret_pidfd,
+		struct fl_error *err);
+
+/* ---- embryos (launch_embryo.c) ---- */
+void *fl__embryo_stack_get(void);
+void fl__embryo_stack_put(void *stack);
+int fl__embryo_create(struct fl__embryo *e, void *stack, int *ret_pidfd, uint32_t *ret_mode);
+long fl__embryo_op(struct fl__embryo *e, int op, const void *ptr, long arg, long arg2);
+void fl__embryo_start(struct fl__embryo *e);
+int fl__embryo_done(struct fl__embryo *e, int block);
+void fl__embryo_kill(struct fl__embryo *e, pid_t pid);
+/* Prepare spec from config + args into *s (keep list in *ret_keep, the
+ * caller frees it); the first half of fl__run. */
+int fl__prepare(const struct fl__config *c, const struct fl_spawn_args *a, struct fl__spec *s,
+		int **ret_keep, struct fl_error *e);
 
 /* The extensible-struct rule (builder.c); 1 if in is NULL with size 0. */
 int fl__copy_ext(void *out, size_t out_size, const void *in, size_t size, size_t ver0);

@@ -251,17 +251,29 @@ int fl__launch_vfork(struct fl__spec *s, int *ret_pidfd, struct fl_error *err)
 		set_error(err, (int)-pid, clone_stage(s, pid), -1);
 		return (int)pid;
 	}
-	if (rep.err == 0 && rep.reached == FL_STAGE_EXEC) {
+	return fl__outcome(&rep, (pid_t)pid, pidfd, ret_pidfd, err);
+}
+
+/*
+ * The result of a child that exec'd or exited: its pid (and pidfd in
+ * *ret_pidfd if asked for), or, if it failed or died before exec, the error,
+ * with the child reaped and its pidfd closed so that nothing is left.
+ */
+int fl__outcome(const struct fl__report *rep, pid_t pid, int pidfd, int *ret_pidfd,
+		struct fl_error *err)
+{
+	if (rep->err == 0 && rep->reached == FL_STAGE_EXEC) {
 		if (ret_pidfd)
 			*ret_pidfd = pidfd;
+		else if (pidfd >= 0)
+			close(pidfd);
 		return (int)pid;
 	}
-	/* Failed (or killed) before exec: collect it so nothing is left. */
-	int st = reap((pid_t)pid);
+	int st = reap(pid);
 	if (pidfd >= 0)
 		close(pidfd);
-	if (rep.err)
-		set_error(err, rep.err, rep.stage, rep.index);
+	if (rep->err)
+		set_error(err, rep->err, rep->stage, rep->index);
 	else
 		set_error(err, ECHILD, FL_STAGE_KILLED, WIFSIGNALED(st) ? WTERMSIG(st) : -1);
 	return -err->err;

@@ -153,13 +153,13 @@ static int prepare_exec(struct fl__spec *s, const struct fl__config *c,
 	return 0;
 }
 
-int fl__run(const struct fl__config *c, const struct fl_spawn_args *a,
-	    int *ret_pidfd, struct fl_error *e)
+int fl__prepare(const struct fl__config *c, const struct fl_spawn_args *a, struct fl__spec *ret,
+		int **ret_keep, struct fl_error *e)
 {
 	struct fl__spec s = c->spec;
-	int *keep = NULL, r;
+	int r;
 
-	if (a->flags & ~(uint64_t)(FL_SPAWN_INHERIT_FDS | FL_SPAWN_NO_SEARCH))
+	if (a->flags & ~(uint64_t)(FL_SPAWN_INHERIT_FDS | FL_SPAWN_NO_SEARCH | FL_SPAWN_ASYNC))
 		return fail_at(e, EINVAL, FL_STAGE_CONFIG, -1);
 	if ((r = prepare_exec(&s, c, a, e)) < 0)
 		return r;
@@ -184,9 +184,75 @@ int fl__run(const struct fl__config *c, const struct fl_spawn_args *a,
 	s.affinity = &c->affinity;
 	s.affinity_size = sizeof(c->affinity);
 	s.mpol_nodes = s.mpol_maxnode ? c->nodes : NULL;
-	if ((r = prepare_fds(&s, s.execfd, &keep, e)) < 0)
+	if ((r = prepare_fds(&s, s.execfd, ret_keep, e)) < 0)
+		return r;
+	*ret = s;
+	return 0;
+}
+
+int fl__run(const struct fl__config *c, const struct fl_spawn_args *a,
+	    int *ret_pidfd, struct fl_error *e)
+{
+	struct fl__spec s;
+	int *keep = NULL, r;
+
+	if (a->flags & FL_SPAWN_ASYNC)
+		return fail_at(e, EINVAL, FL_STAGE_CONFIG, -1); /* embryos only */
+	if ((r = fl__prepare(c, a, &s, &keep, e)) < 0)
 		return r;
 	r = fl__launch_vfork(&s, ret_pidfd, e);
 	free(keep);
 	return r;
+}
+
+void fl__actions_free(struct fl_action *a, size_t n)
+{
+	for (size_t i = 0; a && i < n; i++) {
+		if (a[i].type == FL_ACTION_OPEN && a[i].arg) {
+			struct fl_open *o = (struct fl_open *)(uintptr_t)a[i].arg;
+			free((char *)o->path);
+			free(o);
+		} else if (a[i].type == FL_ACTION_CHDIR) {
+			free((char *)(uintptr_t)a[i].arg);
+		}
+	}
+	free(a);
+}
+
+int fl__actions_dup(const struct fl_action *a, size_t n, struct fl_action **ret)
+{
+	struct fl_action *c;
+
+	*ret = NULL;
+	if (n == 0)
+		return 0;
+	if (!a)
+		return -EFAULT;
+	if (!(c = calloc(n, sizeof(*c))))
+		return -ENOMEM;
+	for (size_t i = 0; i < n; i++) {
+		c[i] = a[i];
+		if (a[i].type != FL_ACTION_OPEN && a[i].type != FL_ACTION_CHDIR)
+			continue;
+		c[i].arg = 0;
+		if (a[i].type == FL_ACTION_OPEN && a[i].arg) {
+			const struct fl_open *o = (const struct fl_open *)(uintptr_t)a[i].arg;
+			struct fl_open *oc = malloc(sizeof(*oc));
+			if (oc) {
+				*oc = *o;
+				oc->path = o->path ? strdup(o->path) : NULL;
+				c[i].arg = (uintptr_t)oc;
+			}
+			if (!oc || (o->path && !oc->path))
+				goto nomem;
+		} else if (a[i].type == FL_ACTION_CHDIR && a[i].arg) {
+			if (!(c[i].arg = (uintptr_t)strdup((const char *)(uintptr_t)a[i].arg)))
+				goto nomem;
+		}
+	}
+	*ret = c;
+	return 0;
+nomem:
+	fl__actions_free(c, n);
+	return -ENOMEM;
 }

@@ -51,6 +51,7 @@ enum {
 	FL__MODE_INHERIT_FDS = 1u << 3,     /* keep every non-CLOEXEC fd */
 	FL__MODE_ERRPIPE = 1u << 4,         /* memory not shared: report via errfd */
 	FL__MODE_EXECFD_INHERIT = 1u << 5,  /* a script by fd: the interpreter reads /dev/fd/N */
+	FL__MODE_EMBRYO = 1u << 6,          /* run by an embryo: clear its SIGKILL death signal */
 };
 
 struct fl__spec {
@@ -112,5 +113,26 @@ struct fl__child_arg {
 	volatile int *pidfd; /* where clone put the pidfd number (written before we run) */
 };
 int fl__child_main(void *arg);
+
+/*
+ * An embryo: a process created ahead of its run (CLONE_VM|CLONE_FILES, no
+ * CLONE_VFORK) that waits in fl__embryo_main() on cmd, a futex word in this
+ * block, which the caller owns and frees only after tid (CLONE_CHILD_CLEARTID)
+ * went to 0: the embryo's mm was released by exec or exit.
+ */
+enum { FL__EMB_WAIT, FL__EMB_OP, FL__EMB_RUN, FL__EMB_EXIT };
+enum { FL__OP_CHDIR = 1, FL__OP_FCHDIR, FL__OP_AFFINITY, FL__OP_MEMPOLICY };
+
+struct fl__embryo {
+	uint32_t cmd;          /* futex: FL__EMB_* */
+	int tid;               /* futex: the embryo's tid, 0 once its mm is released */
+	pid_t parent_pid;
+	int op;                /* FL__OP_* with cmd FL__EMB_OP */
+	const void *op_ptr;
+	long op_arg, op_arg2;
+	long op_result;
+	struct fl__child_arg arg; /* for FL__EMB_RUN */
+};
+int fl__embryo_main(void *arg);
 
 #endif /* FL_SPEC_H */

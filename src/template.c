@@ -70,26 +70,12 @@ void fl__template_release(struct fl__template *t)
 		fl__template_free(t);
 }
 
-static void free_actions(struct fl_action *a, size_t n)
-{
-	for (size_t i = 0; a && i < n; i++) {
-		if (a[i].type == FL_ACTION_OPEN && a[i].arg) {
-			struct fl_open *o = (struct fl_open *)(uintptr_t)a[i].arg;
-			free((char *)o->path);
-			free(o);
-		} else if (a[i].type == FL_ACTION_CHDIR) {
-			free((char *)(uintptr_t)a[i].arg);
-		}
-	}
-	free(a);
-}
-
 void fl__template_free(struct fl__template *t)
 {
 	free(t->filename);
 	free(t->groups);
 	fl__config_free(&t->cfg);
-	free_actions(t->actions, t->nactions);
+	fl__actions_free(t->actions, t->nactions);
 	free(t);
 }
 
@@ -257,42 +243,6 @@ static int same_file(const struct stat *a, const struct stat *b)
 
 /* ---- creation ---------------------------------------------------------- */
 
-static int copy_actions(struct fl__template *t, const struct fl_action *a, size_t n)
-{
-	if (n == 0)
-		return 0;
-	if (!a)
-		return -EFAULT;
-	if (n > (1u << 24))
-		return -E2BIG;
-	t->actions = calloc(n, sizeof(*a));
-	if (!t->actions)
-		return -ENOMEM;
-	t->nactions = n;
-	for (size_t i = 0; i < n; i++) {
-		t->actions[i] = a[i];
-		if (a[i].type == FL_ACTION_OPEN && a[i].arg) {
-			const struct fl_open *o = (const struct fl_open *)(uintptr_t)a[i].arg;
-			struct fl_open *c = malloc(sizeof(*c));
-			if (!c)
-				return -ENOMEM;
-			*c = *o;
-			c->path = o->path ? strdup(o->path) : NULL;
-			t->actions[i].arg = (uintptr_t)c;
-			if (o->path && !c->path)
-				return -ENOMEM;
-		} else if (a[i].type == FL_ACTION_CHDIR && a[i].arg) {
-			char *p = strdup((const char *)(uintptr_t)a[i].arg);
-			t->actions[i].arg = (uintptr_t)p;
-			if (!p)
-				return -ENOMEM;
-		} else if (a[i].type == FL_ACTION_OPEN || a[i].type == FL_ACTION_CHDIR) {
-			t->actions[i].arg = 0;
-		}
-	}
-	return 0;
-}
-
 static int record_creds(struct fl__template *t)
 {
 	t->euid = geteuid();
@@ -360,8 +310,11 @@ static int take_defaults(struct fl__template *t, const struct fl_template_args *
 		if (t->cfg.tmpl) /* a template's builder as the default of another: no */
 			return fail(e, EINVAL, FL_TCHECK_ARGS);
 	}
-	if ((r = copy_actions(t, a->actions, a->nactions)) < 0)
+	if (a->nactions > (1u << 24))
+		return fail(e, E2BIG, FL_TCHECK_ARGS);
+	if ((r = fl__actions_dup(a->actions, a->nactions, &t->actions)) < 0)
 		return fail(e, -r, FL_TCHECK_ARGS);
+	t->nactions = a->nactions;
 	if ((r = record_creds(t)) < 0)
 		return fail(e, -r, FL_TCHECK_ARGS);
 	return 0;
