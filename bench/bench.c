@@ -490,7 +490,8 @@ static int usage(FILE *f, int code)
 		"  --json FILE      write every result as JSON\n"
 		"  --plot DIR       write PNG plots with gnuplot (and their data) to DIR\n"
 		"  --methods LIST   comma list of: fork_exec,vfork_exec,posix_spawn,\n"
-		"                   posix_spawnp,fl_spawn,fl_spawnp,posix_shim,template\n"
+		"                   posix_spawnp,fl_spawn,fl_spawnp,posix_shim,template,\n"
+		"                   embryo,embryo_async\n"
 		"                   (posix_spawn, the baseline, is always run)\n"
 		"  --targets LIST   comma list of: true_static,true_dynamic,git_rev_parse\n"
 		"  --sweep LIST     comma list of: baseline,rss,threads,fds,inflight\n");

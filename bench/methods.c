@@ -127,6 +127,32 @@ static pid_t template_m(const struct bench_target *t)
 	return fl_spawn_template_spawn(tfd[i], &sa, sizeof(sa));
 }
 
+/* An embryo per spawn: created, then run (and waited for, or not). */
+static pid_t embryo_run(const struct bench_target *t, uint64_t flags)
+{
+	struct fl_action a = { .type = FL_ACTION_DUP2, .fd = bench_devnull, .newfd = 1 };
+	struct fl_spawn_args sa = { .flags = flags, .path = t->path, .argv = t->argv,
+				    .envp = environ, .actions = &a, .nactions = 1 };
+	int fd = fl_pidfd_open(0, FL_PIDFD_EMPTY | FL_PIDFD_EMBRYO);
+	if (fd < 0)
+		return fd;
+	int pid = fl_pidfd_spawn_run(fd, &sa, sizeof(sa));
+	close(fd); /* the caller reaps by pid; the library frees the embryo later */
+	return pid;
+}
+
+static pid_t embryo_m(const struct bench_target *t)
+{
+	return embryo_run(t, 0);
+}
+
+/* Returns as soon as the embryo is released: the caller is not blocked by
+ * the exec.  (An exec failure would show as the child's exit status 127.) */
+static pid_t embryo_async_m(const struct bench_target *t)
+{
+	return embryo_run(t, FL_SPAWN_ASYNC);
+}
+
 static pid_t fl_spawn_m(const struct bench_target *t)
 {
 	struct fl_action a = { .type = FL_ACTION_DUP2, .fd = bench_devnull, .newfd = 1 };
@@ -148,5 +174,7 @@ const struct bench_method bench_methods[] = {
 	{ "fl_spawnp", fl_spawnp_m, "forkless fl_spawn(), bare name searched in $PATH" },
 	{ "posix_shim", posix_shim, "libc's posix_spawn name routed through the preload shim" },
 	{ "template", template_m, "forkless spawn template of the bare name ($PATH searched once)" },
+	{ "embryo", embryo_m, "forkless embryo: fl_pidfd_open(EMBRYO) + run, waits for the exec" },
+	{ "embryo_async", embryo_async_m, "forkless embryo run with FL_SPAWN_ASYNC: returns once released" },
 };
 const size_t bench_nmethods = sizeof(bench_methods) / sizeof(bench_methods[0]);

@@ -44,7 +44,11 @@ struct emb {
 	char **argv, **envp;
 	struct fl_action *actions;
 	size_t nactions;
+	struct emb *next;    /* released while still on its way to exec */
 };
+
+/* Embryos whose handle is gone but which still use their memory. */
+static struct emb *pending;
 
 /* A table entry: a builder, or (tmpl set) a spawn template's handle. */
 struct builder {
@@ -60,6 +64,7 @@ struct builder {
 };
 
 static void emb_release(struct emb *m, bool ours);
+static void emb_reap_pending(void);
 
 static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
 static pthread_cond_t state_changed = PTHREAD_COND_INITIALIZER;
@@ -171,6 +176,7 @@ static void sweep(void)
 {
 	struct stat st;
 
+	emb_reap_pending();
 	for (size_t i = 0; i < table_len; i++) {
 		struct builder *b = table[i];
 		if (!b || b->owner != getpid())
@@ -256,11 +262,30 @@ static void emb_release(struct emb *m, bool ours)
 		return;
 	if (!m->started)
 		fl__embryo_kill(&m->ctl, m->pid);
-	if (!fl__embryo_done(&m->ctl, 0))
-		return; /* still on its way to exec: its memory must stay */
+	if (!fl__embryo_done(&m->ctl, m->pid, 0)) {
+		m->next = pending; /* still on its way to exec: freed later */
+		pending = m;
+		return;
+	}
 	fl__embryo_stack_put(m->stack);
 	emb_free_copies(m);
 	free(m);
+}
+
+/* Free the released embryos that are done (lock held). */
+static void emb_reap_pending(void)
+{
+	for (struct emb **p = &pending; *p;) {
+		struct emb *m = *p;
+		if (!fl__embryo_done(&m->ctl, m->pid, 0)) {
+			p = &m->next;
+			continue;
+		}
+		*p = m->next;
+		fl__embryo_stack_put(m->stack);
+		emb_free_copies(m);
+		free(m);
+	}
 }
 
 static int open_embryo(void)
@@ -416,7 +441,7 @@ static int emb_run(struct builder *b, struct fl_spawn_args *a, struct fl_error *
 	fl__embryo_start(&m->ctl);
 	if (m->async)
 		return m->pid;
-	fl__embryo_done(&m->ctl, 1);
+	fl__embryo_done(&m->ctl, m->pid, 1);
 	m->result = fl__outcome(&m->rep, m->pid, -1, NULL, e);
 	m->known = true;
 	return m->result;
@@ -436,7 +461,7 @@ FL__EXPORT int fl_pidfd_spawn_result(int fd, struct fl_error *ret_error)
 		r = -EINVAL;
 	if (r == 0) {
 		struct emb *m = b->emb;
-		if (!m->known && !fl__embryo_done(&m->ctl, 0)) {
+		if (!m->known && !fl__embryo_done(&m->ctl, m->pid, 0)) {
 			r = -EINPROGRESS;
 		} else {
 			if (!m->known) {

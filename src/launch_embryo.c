@@ -78,6 +78,9 @@ int fl__embryo_create(struct fl__embryo *e, void *stack, int *ret_pidfd, uint32_
 	uint64_t all = ~0ULL, old;
 	int pidfd = -1;
 	long pid = -ENOSYS;
+	/* tid must hold the embryo's tid before we return: a run right away
+	 * must not see the 0 that means "done" (CLONE_CHILD_SETTID writes it
+	 * only when the embryo is first scheduled) */
 	uint64_t flags = CLONE_VM | CLONE_FILES | CLONE_PIDFD | CLONE_CHILD_SETTID |
 			 CLONE_CHILD_CLEARTID;
 
@@ -89,16 +92,17 @@ int fl__embryo_create(struct fl__embryo *e, void *stack, int *ret_pidfd, uint32_
 	fl__sys4(__NR_rt_sigprocmask, SIG_BLOCK, &all, &old, 8);
 #ifdef FL__HAVE_CLONE3_ASM
 	struct fl__clone_args a = {
-		.flags = flags | FL__CLONE_CLEAR_SIGHAND,
+		.flags = flags | CLONE_PARENT_SETTID | FL__CLONE_CLEAR_SIGHAND,
 		.pidfd = (uint64_t)(uintptr_t)&pidfd,
 		.child_tid = (uint64_t)(uintptr_t)&e->tid,
+		.parent_tid = (uint64_t)(uintptr_t)&e->tid, /* with CLONE_PARENT_SETTID */
 		.exit_signal = SIGCHLD,
 		.stack = (uint64_t)(uintptr_t)stack,
 		.stack_size = STACK_SIZE,
 	};
 	pid = fl__clone3_run(&a, FL__CLONE_ARGS_SIZE_VER0, fl__embryo_main, e);
 	if (pid == -EINVAL) { /* no CLONE_CLEAR_SIGHAND (< 5.5) */
-		a.flags = flags;
+		a.flags = flags | CLONE_PARENT_SETTID;
 		pid = fl__clone3_run(&a, FL__CLONE_ARGS_SIZE_VER0, fl__embryo_main, e);
 	} else if (pid > 0) {
 		*ret_mode = FL__MODE_SIGHAND_CLEARED;
@@ -111,6 +115,13 @@ int fl__embryo_create(struct fl__embryo *e, void *stack, int *ret_pidfd, uint32_
 		if (pid < 0)
 			pid = -errno;
 		errno = saved;
+		/* clone() has one ptid slot, taken by the pidfd: store tid here
+		 * unless the embryo already did (fl__embryo_done copes with an
+		 * embryo killed before either store) */
+		int zero = 0;
+		if (pid > 0)
+			__atomic_compare_exchange_n(&e->tid, &zero, (int)pid, 0, __ATOMIC_RELEASE,
+						    __ATOMIC_RELAXED);
 	}
 	fl__sys4(__NR_rt_sigprocmask, SIG_SETMASK, &old, NULL, 8);
 	if (pid < 0)
@@ -146,15 +157,25 @@ void fl__embryo_start(struct fl__embryo *e)
 }
 
 /* 1 once the embryo exec'd or exited; with block, waits for that. */
-int fl__embryo_done(struct fl__embryo *e, int block)
+int fl__embryo_done(struct fl__embryo *e, pid_t pid, int block)
 {
+	struct timespec tick = { 0, 100 * 1000 * 1000 };
+	siginfo_t si;
+
 	for (;;) {
 		int tid = __atomic_load_n(&e->tid, __ATOMIC_ACQUIRE);
 		if (tid == 0)
 			return 1;
 		if (!block)
 			return 0;
-		futex(&e->tid, FUTEX_WAIT, tid, NULL); /* the kernel wakes it at mm release */
+		/* the kernel wakes it at mm release; the timeout covers an embryo
+		 * that died before tid was stored (clone() fallback) */
+		if (futex(&e->tid, FUTEX_WAIT, tid, &tick) == -ETIMEDOUT) {
+			si.si_pid = 0;
+			if (waitid(P_PID, (id_t)pid, &si, WEXITED | WNOHANG | WNOWAIT) == 0 &&
+			    si.si_pid == pid)
+				return 1;
+		}
 	}
 }
 
@@ -168,5 +189,5 @@ void fl__embryo_kill(struct fl__embryo *e, pid_t pid)
 	futex(&e->cmd, FUTEX_WAKE, 1, NULL);
 	while (waitpid(pid, &st, __WALL) < 0 && errno == EINTR)
 		;
-	fl__embryo_done(e, 1);
+	__atomic_store_n(&e->tid, 0, __ATOMIC_RELEASE); /* reaped: its mm is gone */
 }
