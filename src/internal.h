@@ -64,6 +64,8 @@ int fl__launch_vfork(struct fl__spec *s, int *ret_pidfd, struct fl_error *err);
 int fl__outcome(const struct fl__report *rep, pid_t pid, int pidfd, int *ret_pidfd,
 		struct fl_error *err);
 
+int fl__under_valgrind(void);
+
 /* ---- embryos (launch_embryo.c) ---- */
 void *fl__embryo_stack_get(void);
 void fl__embryo_stack_put(void *stack);

@@ -87,6 +87,8 @@ int fl__embryo_create(struct fl__embryo *e, void *stack, int *ret_pidfd, uint32_
 	e->cmd = FL__EMB_WAIT;
 	e->parent_pid = getpid();
 	*ret_mode = 0;
+	if (fl__under_valgrind())
+		return -ENOSYS; /* valgrind aborts on CLONE_VM without CLONE_VFORK/THREAD */
 	/* the embryo starts with every signal blocked and keeps them so until
 	 * the child executor sets the configured mask before exec */
 	fl__sys4(__NR_rt_sigprocmask, SIG_BLOCK, &all, &old, 8);

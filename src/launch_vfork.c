@@ -208,6 +208,12 @@ static int read_errpipe(int fd, struct fl__report *rep)
 }
 
 /* ret_pidfd NULL: the caller needs no pidfd, so none is made. */
+/* valgrind runs CLONE_VM children as forks (and refuses embryos' flags). */
+int fl__under_valgrind(void)
+{
+	return RUNNING_ON_VALGRIND;
+}
+
 int fl__launch_vfork(struct fl__spec *s, int *ret_pidfd, struct fl_error *err)
 {
 	struct fl__report rep = { 0, 0, -1, 0 };
@@ -222,7 +228,7 @@ int fl__launch_vfork(struct fl__spec *s, int *ret_pidfd, struct fl_error *err)
 		return -ENOMEM;
 	}
 	s->errfd = -1;
-	if (RUNNING_ON_VALGRIND) {
+	if (fl__under_valgrind()) {
 		if (pipe2(pipefd, O_CLOEXEC) < 0) {
 			set_error(err, errno, FL_STAGE_CLONE, -1);
 			return -err->err;
