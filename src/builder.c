@@ -45,6 +45,8 @@ struct emb {
 	struct fl_action *actions;
 	size_t nactions;
 	struct emb *next;    /* released while still on its way to exec */
+	struct fl__config cfg; /* the handle's configuration, which the spec points
+				* into, once the handle is gone */
 };
 
 /* Embryos whose handle is gone but which still use their memory. */
@@ -76,8 +78,12 @@ static void builder_put(struct builder *b)
 	if (--b->refs == 0) {
 		if (b->tmpl)
 			fl__template_release(b->tmpl);
-		if (b->emb)
+		if (b->emb) {
+			/* the embryo may still read the configuration: it goes with it */
+			b->emb->cfg = b->cfg;
+			fl__config_init(&b->cfg);
 			emb_release(b->emb, b->owner == getpid());
+		}
 		fl__config_free(&b->cfg);
 		free(b);
 	}
@@ -243,6 +249,7 @@ static int open_empty(void)
 
 static void emb_free_copies(struct emb *m)
 {
+	fl__config_free(&m->cfg);
 	free(m->path);
 	free(m->argv);
 	free(m->envp);
@@ -295,6 +302,8 @@ static int open_embryo(void)
 	struct stat st;
 	int fd = -1, r;
 
+	if (m)
+		fl__config_init(&m->cfg); /* its fds are -1, not 0 */
 	if (!b || !m || !(m->stack = fl__embryo_stack_get())) {
 		r = -ENOMEM;
 		goto out_free;
@@ -434,13 +443,17 @@ static int emb_run(struct builder *b, struct fl_spawn_args *a, struct fl_error *
 	m->spec.set &= ~m->eager; /* already done, by the embryo itself */
 	m->spec.mode |= FL__MODE_EMBRYO | FL__MODE_FILES_SHARED | m->clone_mode;
 	m->spec.errfd = -1;
-	m->rep = (struct fl__report){ 0, 0, -1, 0 };
+	m->rep = (struct fl__report){ 0, 0, -1, 0, 0 };
 	m->ctl.arg = (struct fl__child_arg){ &m->spec, &m->rep, NULL };
 	m->async = a->flags & FL_SPAWN_ASYNC;
 	m->started = true;
 	fl__embryo_start(&m->ctl);
-	if (m->async)
+	if (m->async) {
+		/* back to the caller once the child no longer shares its fd table:
+		 * from then on closing or reusing its fds cannot reach the child */
+		fl__embryo_wait_fds(&m->ctl, m->pid, &m->rep);
 		return m->pid;
+	}
 	fl__embryo_done(&m->ctl, m->pid, 1);
 	m->result = fl__outcome(&m->rep, m->pid, -1, NULL, e);
 	m->known = true;
