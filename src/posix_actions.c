@@ -106,8 +106,10 @@ static struct fl__spawn_action *append_path(posix_spawn_file_actions_t *fa, cons
 	char *copy = strdup(path);
 	struct fl__spawn_action *a = copy ? append(fa) : NULL;
 
-	if (!a)
+	if (!a) {
 		free(copy);
+		return NULL;
+	}
 	*ret_copy = copy;
 	return a;
 }
