@@ -45,6 +45,9 @@ extern "C" {
  * pid == 0 with FL_PIDFD_EMPTY: returns a new builder handle (an fd with
  * O_CLOEXEC) for a process that does not run yet.  Configure it with
  * fl_pidfd_config() and start it with fl_pidfd_spawn_run().
+ * With FL_PIDFD_EMBRYO too, the process is created now and waits: the
+ * handle is its pidfd from the start (see fl_pidfd_open(3)); clone errors
+ * (-EAGAIN ...) come from this call; -ENOSYS under valgrind.
  * pid > 0 with flags == 0: returns a pidfd for the existing process (pidfd_open(2)).
  *
  * Errors: -EINVAL bad pid/flags combination; -EMFILE, -ENFILE, -ENOMEM;
@@ -82,6 +85,11 @@ enum fl_config_cmd {
  * cgroup that is no directory, a ctty that is no terminal; -EFAULT NULL
  * vector; -ENOMEM, -EMFILE; open(2) errors of the ctty and cgroup paths.
  * On error the configuration is unchanged: nothing is half-applied.
+ * On an embryo handle the keys cwd, affinity, mempolicy and numa_node are
+ * applied by the embryo during this call (their errors are this call's;
+ * -ESRCH if the embryo died); once applied, FL_CONFIG_UNSET of them is
+ * -EBUSY.  (numa_node sets affinity, then the policy: if the policy fails,
+ * the embryo keeps the new affinity.)
  */
 int fl_pidfd_config(int fd, unsigned int cmd, const char *key,
 		    const void *value, int aux);
@@ -169,8 +177,8 @@ struct fl_error {
 /* fl_spawn_args.flags */
 #define FL_SPAWN_INHERIT_FDS 0x1u /* classic inheritance: keep every non-CLOEXEC fd */
 #define FL_SPAWN_NO_SEARCH 0x2u   /* exec a bare name as a relative path: no $PATH search */
-#define FL_SPAWN_ASYNC 0x4u       /* embryo handles: return once the embryo is released;
-				   * fl_pidfd_spawn_result() tells the outcome */
+#define FL_SPAWN_ASYNC 0x4u       /* embryo handles: return once the embryo is released and
+				   * has its own fd table; fl_pidfd_spawn_result() tells the outcome */
 
 /* Arguments of fl_pidfd_spawn_run(); zero means "use the configured value". */
 struct fl_spawn_args {
@@ -202,7 +210,9 @@ struct fl_spawn_args {
  * The child applies, in the order of enum fl_stage, the configured attributes,
  * then the actions, closes every fd that no action names (unless
  * FL_SPAWN_INHERIT_FDS or the "inherit_fds" key), sets its signal mask and
- * execs.  The caller is blocked until the exec succeeded or failed.
+ * execs.  The caller is blocked until the exec succeeded or failed; with
+ * FL_SPAWN_ASYNC (embryo handles) only until the child has its own fd
+ * table, and fl_pidfd_spawn_result() tells the outcome.
  *
  * Returns the child's pid; fd (the same number) is now the child's pidfd,
  * O_CLOEXEC.  args->error (if set) is cleared to {0, FL_STAGE_NONE, -1} at

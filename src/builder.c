@@ -429,7 +429,7 @@ static int emb_copy_args(struct emb *m, const struct fl__config *c, struct fl_sp
 }
 
 /* Run embryo handle fd: synchronously, or released with FL_SPAWN_ASYNC. */
-static int emb_run(struct builder *b, struct fl_spawn_args *a, struct fl_error *e)
+static int emb_run(int fd, struct builder *b, struct fl_spawn_args *a, struct fl_error *e)
 {
 	struct emb *m = b->emb;
 	int r;
@@ -455,7 +455,7 @@ static int emb_run(struct builder *b, struct fl_spawn_args *a, struct fl_error *
 		return m->pid;
 	}
 	fl__embryo_done(&m->ctl, m->pid, 1);
-	m->result = fl__outcome(&m->rep, m->pid, -1, NULL, e);
+	m->result = fl__outcome_reap(&m->rep, m->pid, -1, NULL, fd, e);
 	m->known = true;
 	return m->result;
 }
@@ -478,7 +478,9 @@ FL__EXPORT int fl_pidfd_spawn_result(int fd, struct fl_error *ret_error)
 			r = -EINPROGRESS;
 		} else {
 			if (!m->known) {
-				m->result = fl__outcome(&m->rep, m->pid, -1, NULL, &m->err);
+				/* reaped through the handle: the caller may have
+				 * reaped it already, and the pid be another's */
+				m->result = fl__outcome_reap(&m->rep, m->pid, -1, NULL, fd, &m->err);
 				m->known = true;
 			}
 			r = m->result;
@@ -600,7 +602,7 @@ FL__EXPORT int fl_pidfd_spawn_run(int fd, struct fl_spawn_args *args, size_t siz
 			r = -EINVAL; /* an embryo runs no template (yet) */
 			e->err = EINVAL, e->stage = FL_STAGE_CONFIG;
 		} else {
-			r = emb_run(b, &a, e);
+			r = emb_run(fd, b, &a, e);
 		}
 		return emb_run_done(fd, b, &a, r);
 	} else if (b->cfg.tmpl) {

@@ -63,6 +63,8 @@ const char *fl__rlimit_key(int resource);
 int fl__launch_vfork(struct fl__spec *s, int *ret_pidfd, struct fl_error *err);
 int fl__outcome(const struct fl__report *rep, pid_t pid, int pidfd, int *ret_pidfd,
 		struct fl_error *err);
+int fl__outcome_reap(const struct fl__report *rep, pid_t pid, int pidfd, int *ret_pidfd,
+		     int reap_fd, struct fl_error *err);
 
 int fl__under_valgrind(void);
 

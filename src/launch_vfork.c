@@ -268,6 +268,14 @@ int fl__launch_vfork(struct fl__spec *s, int *ret_pidfd, struct fl_error *err)
 int fl__outcome(const struct fl__report *rep, pid_t pid, int pidfd, int *ret_pidfd,
 		struct fl_error *err)
 {
+	return fl__outcome_reap(rep, pid, pidfd, ret_pidfd, -1, err);
+}
+
+/* As fl__outcome; with reap_fd >= 0 the failed child is reaped through that
+ * pidfd (it may have been reaped already: then nothing else is). */
+int fl__outcome_reap(const struct fl__report *rep, pid_t pid, int pidfd, int *ret_pidfd,
+		     int reap_fd, struct fl_error *err)
+{
 	if (rep->err == 0 && rep->reached == FL_STAGE_EXEC) {
 		if (ret_pidfd)
 			*ret_pidfd = pidfd;
@@ -275,7 +283,15 @@ int fl__outcome(const struct fl__report *rep, pid_t pid, int pidfd, int *ret_pid
 			close(pidfd);
 		return (int)pid;
 	}
-	int st = reap(pid);
+	int st = 0;
+	if (reap_fd >= 0) {
+		siginfo_t si = { 0 };
+		while (fl__sys5(__NR_waitid, P_PIDFD, reap_fd, &si, WEXITED, NULL) == -EINTR)
+			;
+		st = si.si_code == CLD_EXITED ? 0 : si.si_status & 0x7f;
+	} else {
+		st = reap(pid);
+	}
 	if (pidfd >= 0)
 		close(pidfd);
 	if (rep->err)

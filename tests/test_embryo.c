@@ -31,6 +31,8 @@ static const char *true_static(void)
 static int emb_open(void)
 {
 	int fd = fl_pidfd_open(0, FL_PIDFD_EMPTY | FL_PIDFD_EMBRYO);
+	if (fd == -ENOSYS && fl_test_valgrind())
+		fl_test_skip("valgrind aborts on an embryo's clone flags: refused with ENOSYS");
 	if (fd < 0)
 		fl_test_fail(__FILE__, __LINE__, "embryo open: %s", strerror(-fd));
 	return fd;
