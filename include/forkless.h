@@ -177,8 +177,8 @@ struct fl_error {
 /* fl_spawn_args.flags */
 #define FL_SPAWN_INHERIT_FDS 0x1u /* classic inheritance: keep every non-CLOEXEC fd */
 #define FL_SPAWN_NO_SEARCH 0x2u   /* exec a bare name as a relative path: no $PATH search */
-#define FL_SPAWN_ASYNC 0x4u       /* embryo handles: return once the embryo is released and
-				   * has its own fd table; fl_pidfd_spawn_result() tells the outcome */
+#define FL_SPAWN_ASYNC 0x4u       /* embryo handles: return once the embryo is released;
+				   * fl_pidfd_spawn_result() tells the outcome */
 
 /* Arguments of fl_pidfd_spawn_run(); zero means "use the configured value". */
 struct fl_spawn_args {
@@ -211,8 +211,10 @@ struct fl_spawn_args {
  * then the actions, closes every fd that no action names (unless
  * FL_SPAWN_INHERIT_FDS or the "inherit_fds" key), sets its signal mask and
  * execs.  The caller is blocked until the exec succeeded or failed; with
- * FL_SPAWN_ASYNC (embryo handles) only until the child has its own fd
- * table, and fl_pidfd_spawn_result() tells the outcome.
+ * FL_SPAWN_ASYNC (embryo handles) not at all: path, argv, envp and the
+ * actions are copied, but the fds the actions read must stay open (as
+ * buffers of asynchronous I/O) until fl_pidfd_spawn_result() no longer
+ * returns -EINPROGRESS: until then the child shares the caller's fd table.
  *
  * Returns the child's pid; fd (the same number) is now the child's pidfd,
  * O_CLOEXEC.  args->error (if set) is cleared to {0, FL_STAGE_NONE, -1} at

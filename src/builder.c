@@ -443,17 +443,13 @@ static int emb_run(int fd, struct builder *b, struct fl_spawn_args *a, struct fl
 	m->spec.set &= ~m->eager; /* already done, by the embryo itself */
 	m->spec.mode |= FL__MODE_EMBRYO | FL__MODE_FILES_SHARED | m->clone_mode;
 	m->spec.errfd = -1;
-	m->rep = (struct fl__report){ 0, 0, -1, 0, 0 };
+	m->rep = (struct fl__report){ 0, 0, -1, 0 };
 	m->ctl.arg = (struct fl__child_arg){ &m->spec, &m->rep, NULL };
 	m->async = a->flags & FL_SPAWN_ASYNC;
 	m->started = true;
 	fl__embryo_start(&m->ctl);
-	if (m->async) {
-		/* back to the caller once the child no longer shares its fd table:
-		 * from then on closing or reusing its fds cannot reach the child */
-		fl__embryo_wait_fds(&m->ctl, m->pid, &m->rep);
-		return m->pid;
-	}
+	if (m->async)
+		return m->pid; /* the fds the actions read must stay open until the outcome is known */
 	fl__embryo_done(&m->ctl, m->pid, 1);
 	m->result = fl__outcome_reap(&m->rep, m->pid, -1, NULL, fd, e);
 	m->known = true;

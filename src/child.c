@@ -50,7 +50,7 @@ static __attribute__((noreturn)) void fail(struct child *c, long err, int st, in
 	c->rep->stage = st;
 	c->rep->index = idx;
 	if (c->s->mode & FL__MODE_ERRPIPE) {
-		struct fl__report r = { (int)-err, st, idx, st, 0 };
+		struct fl__report r = { (int)-err, st, idx, st };
 		fl__sys3(__NR_write, c->held[HELD_ERR], &r, sizeof(r));
 	}
 	for (;;)
@@ -575,11 +575,6 @@ int fl__child_main(void *arg)
 		}
 	}
 	unshare_fds(&c, ca->pidfd ? *ca->pidfd : -1);
-	if (s->mode & FL__MODE_EMBRYO) {
-		/* an asynchronous caller may now close or reuse its fds */
-		__atomic_store_n(&c.rep->own_fds, 1, __ATOMIC_RELEASE);
-		fl__sys6(__NR_futex, (long)&c.rep->own_fds, 1 /* FUTEX_WAKE */, 1, 0, 0, 0);
-	}
 	apply_attributes(&c);
 	apply_fds(&c);
 

@@ -74,7 +74,6 @@ void fl__embryo_stack_put(void *stack);
 int fl__embryo_create(struct fl__embryo *e, void *stack, int *ret_pidfd, uint32_t *ret_mode);
 long fl__embryo_op(struct fl__embryo *e, int op, const void *ptr, long arg, long arg2);
 void fl__embryo_start(struct fl__embryo *e);
-void fl__embryo_wait_fds(struct fl__embryo *e, pid_t pid, volatile struct fl__report *rep);
 int fl__embryo_done(struct fl__embryo *e, pid_t pid, int block);
 void fl__embryo_kill(struct fl__embryo *e, pid_t pid);
 /* Prepare spec from config + args into *s (keep list in *ret_keep, the

@@ -181,15 +181,6 @@ int fl__embryo_done(struct fl__embryo *e, pid_t pid, int block)
 	}
 }
 
-/* Wait until the released embryo has its own fd table (or is done). */
-void fl__embryo_wait_fds(struct fl__embryo *e, pid_t pid, volatile struct fl__report *rep)
-{
-	struct timespec tick = { 0, 10 * 1000 * 1000 };
-
-	while (!__atomic_load_n(&rep->own_fds, __ATOMIC_ACQUIRE) && !fl__embryo_done(e, pid, 0))
-		futex((void *)&rep->own_fds, FUTEX_WAIT, 0, &tick);
-}
-
 /* End an embryo that was never run (or whose handle was closed): it exits
  * at once; then reap it. */
 void fl__embryo_kill(struct fl__embryo *e, pid_t pid)

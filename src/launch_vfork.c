@@ -216,7 +216,7 @@ int fl__under_valgrind(void)
 
 int fl__launch_vfork(struct fl__spec *s, int *ret_pidfd, struct fl_error *err)
 {
-	struct fl__report rep = { 0, 0, -1, 0, 0 };
+	struct fl__report rep = { 0, 0, -1, 0 };
 	uint64_t all = ~0ULL, old;
 	int pidfd = -1, pipefd[2] = { -1, -1 };
 	struct fl__child_arg ca = { s, &rep, &pidfd };

@@ -104,7 +104,6 @@ struct fl__report {
 	int stage;
 	int index;
 	int reached; /* last stage entered; FL_STAGE_EXEC once exec is tried */
-	int own_fds; /* futex: 1 once the child left the caller's fd table */
 };
 
 /* The child executor: the start function of every launcher's child. */

