@@ -373,7 +373,7 @@ static long emb_apply(struct emb *m, const struct fl__config *c, uint32_t bits)
 }
 
 /*
- * Config of an embryo (lock held): keys that touch the system (cwd,
+ * Config of an embryo (lock held): keys that change the process (cwd,
  * affinity, memory policy) are done by the embryo now, so their error is
  * this call's and the work happens where the program will run.  Applied to
  * a copy first: on error nothing changes.  Once applied they cannot be
