@@ -545,16 +545,20 @@ int fl__copy_spawn_args(struct fl_spawn_args *out, const struct fl_spawn_args *a
 	return r > 0 ? 0 : r;
 }
 
-/* After an embryo's run: the handle already is its pidfd.  A synchronous
- * run leaves the table (fd is a plain pidfd now); an asynchronous one stays
- * until its outcome is collected and the handle closed. */
-static int emb_run_done(int fd, struct builder *b, const struct fl_spawn_args *a, int r)
+/*
+ * The end of a run (takes the lock): record the handle's state, drop the
+ * run's reference, and take the entry out of the table when the fd is a
+ * plain pidfd now (leave).  A spent builder's configuration is freed at once.
+ */
+static int run_finish(int fd, struct builder *b, const struct fl_spawn_args *a, int r, bool leave)
 {
 	if (r >= 0 && a->pidfd)
 		*a->pidfd = fd;
 	pthread_mutex_lock(&lock);
 	b->state = r >= 0 ? B_STARTED : B_SPENT;
-	if (!b->emb->async && (size_t)fd < table_len && table[fd] == b) {
+	if (r < 0 && !b->emb)
+		fl__config_free(&b->cfg); /* spent: release its fds now (an embryo's may be in use) */
+	if (leave && (size_t)fd < table_len && table[fd] == b) {
 		table[fd] = NULL;
 		builder_put(b);
 	}
@@ -600,7 +604,8 @@ FL__EXPORT int fl_pidfd_spawn_run(int fd, struct fl_spawn_args *args, size_t siz
 		} else {
 			r = emb_run(fd, b, &a, e);
 		}
-		return emb_run_done(fd, b, &a, r);
+		/* the handle already is the pidfd; an async run stays until collected */
+		return run_finish(fd, b, &a, r, !b->emb->async);
 	} else if (b->cfg.tmpl) {
 		r = fl__template_run(b->cfg.tmpl, -1, b->cfg.tmpl_fd, &b->cfg, &a, &pidfd, e);
 	} else {
@@ -610,21 +615,8 @@ FL__EXPORT int fl_pidfd_spawn_run(int fd, struct fl_spawn_args *args, size_t siz
 		/* The handle becomes the pidfd, at the same number. */
 		dup3(pidfd, fd, O_CLOEXEC);
 		close(pidfd);
-		if (a.pidfd)
-			*a.pidfd = fd;
 	}
-	pthread_mutex_lock(&lock);
-	b->state = r >= 0 ? B_STARTED : B_SPENT;
-	if (r < 0)
-		fl__config_free(&b->cfg); /* spent: release its fds now */
-	if (r >= 0 && (size_t)fd < table_len && table[fd] == b) {
-		table[fd] = NULL;
-		builder_put(b);
-	}
-	pthread_cond_broadcast(&state_changed);
-	builder_put(b);
-	pthread_mutex_unlock(&lock);
-	return r;
+	return run_finish(fd, b, &a, r, r >= 0);
 }
 
 /*

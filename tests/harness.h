@@ -111,4 +111,13 @@ int fl_test_valgrind(void);
 /* Build paths of the build directory (where the test binary lives). */
 const char *fl_test_builddir(void);
 
+/* Run file (searched in PATH) with stdout and stderr into a pipe; returns
+ * the wait status with the output in *out, or a negative errno. */
+int fl_test_run_capture(const char *file, char *const argv[], char **out);
+/* The source tree (parent of the build directory); skips without one. */
+const char *fl_test_source_tree(void);
+/* Compile src into exe against include/ and libforkless.a with the first C
+ * compiler found (and the sanitizers this binary runs with); skips without one. */
+void fl_test_compile(const char *src, const char *exe);
+
 #endif /* FL_HARNESS_H */

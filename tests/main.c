@@ -173,6 +173,93 @@ char *fl_test_run_handle(int fd, const char *name, char *const args[], int *ret_
 	return out;
 }
 
+/* ---- compiling and running programs ------------------------------------ */
+
+/* Run file (searched in PATH) with stdout and stderr into a pipe; returns
+ * the wait status with the output in *out, or a negative errno from the spawn. */
+int fl_test_run_capture(const char *file, char *const argv[], char **out)
+{
+	struct fl_action a[2] = {
+		{ .type = FL_ACTION_DUP2, .newfd = 1 },
+		{ .type = FL_ACTION_DUP2, .newfd = 2 },
+	};
+	int p[2];
+
+	ASSERT_EQ(pipe2(p, O_CLOEXEC), 0);
+	a[0].fd = a[1].fd = p[1];
+	pid_t pid = fl_spawn(file, argv, NULL, a, 2, NULL);
+	close(p[1]);
+	if (pid < 0) {
+		close(p[0]);
+		return pid;
+	}
+	*out = fl_test_slurp(p[0]);
+	return fl_test_wait(pid);
+}
+
+/* Whether a shared object whose name contains lib is mapped here. */
+static int mapped(const char *lib)
+{
+	char line[4096];
+	int found = 0;
+	FILE *f = fopen("/proc/self/maps", "re");
+
+	if (!f)
+		return 0;
+	while (!found && fgets(line, sizeof(line), f))
+		found = strstr(line, lib) != NULL;
+	fclose(f);
+	return found;
+}
+
+/* The source tree: the parent of the build directory; skips without one. */
+const char *fl_test_source_tree(void)
+{
+	static char dir[4096];
+
+	snprintf(dir, sizeof(dir), "%s", fl_test_builddir());
+	char *slash = strrchr(dir, '/');
+	if (!slash)
+		SKIP("no source tree above the build directory");
+	*slash = 0;
+	return dir;
+}
+
+/* Compile src into exe with the first C compiler found; skips without one. */
+void fl_test_compile(const char *src, const char *exe)
+{
+	char inc[4200], lib[4200], *argv[16], *out = NULL;
+	int n = 0, st = -ENOENT;
+	static const char *const compilers[] = { "cc", "gcc", "clang" };
+
+	snprintf(inc, sizeof(inc), "-I%s/include", fl_test_source_tree());
+	snprintf(lib, sizeof(lib), "%s/libforkless.a", fl_test_builddir());
+	argv[n++] = "cc";
+	argv[n++] = "-Wall";
+	argv[n++] = "-Werror";
+	argv[n++] = inc;
+	if (mapped("libasan.so"))
+		argv[n++] = "-fsanitize=address";
+	if (mapped("libubsan.so"))
+		argv[n++] = "-fsanitize=undefined";
+	argv[n++] = "-o";
+	argv[n++] = (char *)exe;
+	argv[n++] = (char *)src;
+	argv[n++] = lib;
+	argv[n++] = "-lpthread";
+	argv[n] = NULL;
+	for (size_t i = 0; i < sizeof(compilers) / sizeof(compilers[0]) && st == -ENOENT; i++) {
+		argv[0] = (char *)compilers[i];
+		st = fl_test_run_capture(compilers[i], argv, &out);
+	}
+	if (st == -ENOENT)
+		SKIP("no C compiler (cc, gcc, clang) in PATH");
+	ASSERT_GE(st, 0);
+	if (!WIFEXITED(st) || WEXITSTATUS(st) != 0)
+		fl_test_fail(__FILE__, __LINE__, "%s failed (status %#x):\n%s", argv[0], st, out);
+	free(out);
+}
+
 /* ---- leak checks ------------------------------------------------------- */
 
 static int open_fds(char *buf, size_t len)

@@ -23,96 +23,24 @@
 #include "forkless_spawn_template.h"
 #include "harness.h"
 
-/* Run file (searched in PATH) with stdout and stderr into a pipe; returns
- * the wait status with the output in *out, or a negative errno from the spawn. */
-static int run_capture(const char *file, char *const argv[], char **out)
-{
-	struct fl_action a[2] = {
-		{ .type = FL_ACTION_DUP2, .newfd = 1 },
-		{ .type = FL_ACTION_DUP2, .newfd = 2 },
-	};
-	int p[2];
-
-	ASSERT_EQ(pipe2(p, O_CLOEXEC), 0);
-	a[0].fd = a[1].fd = p[1];
-	pid_t pid = fl_spawn(file, argv, NULL, a, 2, NULL);
-	close(p[1]);
-	if (pid < 0) {
-		close(p[0]);
-		return pid;
-	}
-	*out = fl_test_slurp(p[0]);
-	return fl_test_wait(pid);
-}
-
-/* Whether a shared object whose name contains lib is mapped here. */
-static int mapped(const char *lib)
-{
-	char line[4096];
-	int found = 0;
-	FILE *f = fopen("/proc/self/maps", "re");
-
-	if (!f)
-		return 0;
-	while (!found && fgets(line, sizeof(line), f))
-		found = strstr(line, lib) != NULL;
-	fclose(f);
-	return found;
-}
-
 TEST_TIMEOUT(rfc_uapi_program_builds_and_runs, 120)
 {
-	char src[4096], inc[4200], example[4200], lib[4200], exe[4200], hdr[4200];
+	char example[4200], lib[4200], exe[4200], hdr[4200];
+	const char *src = fl_test_source_tree();
 	struct stat st;
 
-	snprintf(src, sizeof(src), "%s", fl_test_builddir());
-	char *slash = strrchr(src, '/');
-	if (!slash)
-		SKIP("no source tree above the build directory");
-	*slash = 0;
 	snprintf(example, sizeof(example), "%s/tests/rfc_example.c", src);
 	snprintf(hdr, sizeof(hdr), "%s/include/forkless_spawn_template.h", src);
-	snprintf(inc, sizeof(inc), "-I%s/include", src);
 	snprintf(lib, sizeof(lib), "%s/libforkless.a", fl_test_builddir());
 	snprintf(exe, sizeof(exe), "%s/rfc_example", fl_test_tmpdir());
 	if (stat(example, &st) < 0 || stat(hdr, &st) < 0)
 		SKIP("tests/rfc_example.c or the header is not in the parent of the build directory");
 	if (stat(lib, &st) < 0)
 		SKIP("no libforkless.a in the build directory");
+	fl_test_compile(example, exe);
 
-	char *argv[16];
-	int n = 0;
-	argv[n++] = "cc";
-	argv[n++] = "-Wall";
-	argv[n++] = "-Werror";
-	argv[n++] = inc;
-	if (mapped("libasan.so"))
-		argv[n++] = "-fsanitize=address";
-	if (mapped("libubsan.so"))
-		argv[n++] = "-fsanitize=undefined";
-	argv[n++] = "-o";
-	argv[n++] = exe;
-	argv[n++] = example;
-	argv[n++] = lib;
-	argv[n++] = "-lpthread";
-	argv[n] = NULL;
-
-	static const char *const compilers[] = { "cc", "gcc", "clang" };
-	char *out = NULL;
-	int st_cc = -ENOENT;
-	for (size_t i = 0; i < sizeof(compilers) / sizeof(compilers[0]) && st_cc == -ENOENT; i++) {
-		argv[0] = (char *)compilers[i];
-		st_cc = run_capture(compilers[i], argv, &out);
-	}
-	if (st_cc == -ENOENT)
-		SKIP("no C compiler (cc, gcc, clang) in PATH");
-	ASSERT_GE(st_cc, 0);
-	if (!WIFEXITED(st_cc) || WEXITSTATUS(st_cc) != 0)
-		fl_test_fail(__FILE__, __LINE__, "%s failed (status %#x):\n%s", argv[0], st_cc, out);
-	free(out);
-
-	char *run_argv[] = { exe, (char *)fl_test_tmpdir(), NULL };
-	int st_run = run_capture(exe, run_argv, &out);
+	char *run_argv[] = { exe, (char *)fl_test_tmpdir(), NULL }, *out = NULL;
+	int st_run = fl_test_run_capture(exe, run_argv, &out);
 	ASSERT_GE(st_run, 0);
 	if (!WIFEXITED(st_run) || WEXITSTATUS(st_run) != 0 || strcmp(out, "rfc example ok\n"))
 		fl_test_fail(__FILE__, __LINE__, "rfc_example (status %#x) said:\n%s", st_run, out);
