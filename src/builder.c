@@ -212,10 +212,31 @@ static int table_insert(int fd, struct builder *b)
 	return 0;
 }
 
+/* Enter b for handle fd (identity from fstat, owned by this process, one
+ * reference); sweeps closed handles first.  0 or -errno. */
+static int register_entry(int fd, struct builder *b, int state)
+{
+	struct stat st;
+	int r;
+
+	if (fstat(fd, &st) < 0)
+		return -errno;
+	b->dev = st.st_dev;
+	b->ino = st.st_ino;
+	b->owner = getpid();
+	b->state = state;
+	b->refs = 1;
+	fl__config_init(&b->cfg);
+	pthread_mutex_lock(&lock);
+	sweep();
+	r = table_insert(fd, b);
+	pthread_mutex_unlock(&lock);
+	return r;
+}
+
 static int open_empty(void)
 {
 	struct builder *b = calloc(1, sizeof(*b));
-	struct stat st;
 	int fd, r;
 
 	if (!b)
@@ -226,17 +247,7 @@ static int open_empty(void)
 		free(b);
 		return r;
 	}
-	fstat(fd, &st);
-	b->dev = st.st_dev;
-	b->ino = st.st_ino;
-	b->owner = getpid();
-	b->state = B_CONFIG;
-	b->refs = 1;
-	fl__config_init(&b->cfg);
-	pthread_mutex_lock(&lock);
-	sweep();
-	r = table_insert(fd, b);
-	pthread_mutex_unlock(&lock);
+	r = register_entry(fd, b, B_CONFIG);
 	if (r < 0) {
 		close(fd);
 		free(b);
@@ -299,7 +310,6 @@ static int open_embryo(void)
 {
 	struct builder *b = calloc(1, sizeof(*b));
 	struct emb *m = calloc(1, sizeof(*m));
-	struct stat st;
 	int fd = -1, r;
 
 	if (m)
@@ -312,18 +322,8 @@ static int open_embryo(void)
 	if (r < 0)
 		goto out_free;
 	m->pid = r;
-	fstat(fd, &st);
-	b->dev = st.st_dev;
-	b->ino = st.st_ino;
-	b->owner = getpid();
-	b->state = B_CONFIG;
-	b->refs = 1;
 	b->emb = m;
-	fl__config_init(&b->cfg);
-	pthread_mutex_lock(&lock);
-	sweep();
-	r = table_insert(fd, b);
-	pthread_mutex_unlock(&lock);
+	r = register_entry(fd, b, B_CONFIG);
 	if (r < 0) {
 		fl__embryo_kill(&m->ctl, m->pid);
 		close(fd);
@@ -765,28 +765,14 @@ int fl__builder_config_copy(int fd, struct fl__config *ret)
 int fl__template_register(int fd, struct fl__template *t)
 {
 	struct builder *b = calloc(1, sizeof(*b));
-	struct stat st;
 	int r;
 
 	if (!b)
 		return -ENOMEM;
-	if (fstat(fd, &st) < 0) {
-		free(b);
-		return -errno;
-	}
-	b->dev = st.st_dev;
-	b->ino = st.st_ino;
-	b->owner = getpid();
-	b->state = B_SPENT; /* never runs as a builder */
-	b->refs = 1;
 	b->tmpl = t;
 	if (fcntl(fd, F_SETOWN, getpid()) == 0) /* fails on O_PATH: no mark then */
 		b->mark = getpid();
-	fl__config_init(&b->cfg);
-	pthread_mutex_lock(&lock);
-	sweep();
-	r = table_insert(fd, b);
-	pthread_mutex_unlock(&lock);
+	r = register_entry(fd, b, B_SPENT); /* never runs as a builder */
 	if (r < 0)
 		free(b);
 	return r;
