@@ -80,6 +80,8 @@ struct series {
 static int one_sample(const struct bench_method *m, const struct bench_target *t,
 		      double *lat, double *blk)
 {
+	if (m->enter)
+		m->enter();
 	double t0 = now_us();
 	pid_t pid = m->spawn(t);
 	double t1 = now_us();
@@ -90,6 +92,7 @@ static int one_sample(const struct bench_method *m, const struct bench_target *t
 	while (waitpid(pid, &st, 0) < 0 && errno == EINTR)
 		;
 	*lat = now_us() - t0;
+	bench_reaped(pid);
 	*blk = t1 - t0;
 	return WIFEXITED(st) && WEXITSTATUS(st) == 0 ? 0 : -ECHILD;
 }
@@ -190,6 +193,8 @@ next:;
 static double inflight_round(const struct bench_method *m, const struct bench_target *t,
 			     int k, int total, double *blk_sum)
 {
+	if (m->enter)
+		m->enter();
 	double t0 = now_us();
 	int started = 0, live = 0, st;
 
@@ -202,8 +207,11 @@ static double inflight_round(const struct bench_method *m, const struct bench_ta
 				return 0;
 			started++, live++;
 		}
-		if (waitpid(-1, &st, 0) > 0)
+		pid_t pid = waitpid(-1, &st, 0);
+		if (pid > 0) {
+			bench_reaped(pid);
 			live--;
+		}
 	}
 	return total / ((now_us() - t0) / 1e6);
 }
@@ -491,7 +499,7 @@ static int usage(FILE *f, int code)
 		"  --plot DIR       write PNG plots with gnuplot (and their data) to DIR\n"
 		"  --methods LIST   comma list of: fork_exec,vfork_exec,posix_spawn,\n"
 		"                   posix_spawnp,fl_spawn,fl_spawnp,posix_shim,template,\n"
-		"                   embryo,embryo_async\n"
+		"                   embryo,embryo_async,embryo_reserve\n"
 		"                   (posix_spawn, the baseline, is always run)\n"
 		"  --targets LIST   comma list of: true_static,true_dynamic,git_rev_parse\n"
 		"  --sweep LIST     comma list of: baseline,rss,threads,fds,inflight\n");

@@ -27,11 +27,14 @@ struct bench_method {
 	const char *name;
 	pid_t (*spawn)(const struct bench_target *t);
 	const char *about;
+	void (*enter)(void); /* untimed, before each sample or in-flight round: set up the state the method needs */
 };
 
 extern const struct bench_method bench_methods[];
 extern const size_t bench_nmethods;
 extern int bench_devnull; /* the child's stdout */
+/* The bench reaped pid: a method that kept its handle closes it now. */
+void bench_reaped(pid_t pid);
 
 /* One measured cell: a method on a target under a condition. */
 struct bench_result {

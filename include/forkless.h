@@ -239,6 +239,25 @@ int fl_pidfd_spawn_run(int fd, struct fl_spawn_args *args, size_t size);
  */
 int fl_pidfd_spawn_result(int fd, struct fl_error *ret_error);
 
+#define FL_EMBRYO_RESERVE_MAX 64
+
+/*
+ * fl_embryo_reserve - keep n embryos made ahead ("spares"), so that
+ * fl_pidfd_open(0, FL_PIDFD_EMPTY | FL_PIDFD_EMBRYO) hands one out instead
+ * of creating a process on the calling thread.  A helper embryo (the
+ * nursery) made now by the calling thread clones them; each spare asks for
+ * its successor as it starts its run.  Spares carry the state the process
+ * had at this call: credentials are checked at each hand-out (a change
+ * ends the reserve); after changing the working directory, umask, rlimits,
+ * signal dispositions, scheduling or namespaces, call this again.  The
+ * reserve ends with the calling thread, at n == 0, and at exit.  A new
+ * call replaces the previous reserve.  flags must be 0.
+ * Returns 0 or -errno: -EINVAL (flags, n > FL_EMBRYO_RESERVE_MAX),
+ * -ENOMEM, -EAGAIN, -ENOSYS (valgrind; architectures without the clone
+ * stubs).  See fl_embryo_reserve(3).
+ */
+int fl_embryo_reserve(unsigned int n, unsigned int flags);
+
 /* ---- started processes ------------------------------------------------- */
 
 /*

@@ -29,10 +29,7 @@ enum { B_CONFIG, B_RUNNING, B_STARTED, B_SPENT };
 
 /* An embryo handle's state: the process exists from fl_pidfd_open on. */
 struct emb {
-	struct fl__embryo ctl; /* shared with the embryo: freed only once it is done */
-	void *stack;
-	pid_t pid;
-	uint32_t clone_mode; /* FL__MODE_SIGHAND_CLEARED if clone3 cleared the handlers */
+	struct fl__embryo *ctl; /* shared with the embryo: freed only once it is done */
 	uint32_t eager;      /* FL__SET_* the embryo applied at config time */
 	struct fl__spec spec;
 	int *keep;
@@ -89,15 +86,15 @@ static void builder_put(struct builder *b)
 	}
 }
 
-/* Drop the table's entry for fd (lock held). */
-static void table_drop(int fd)
+/* Drop the table's entry for fd (lock held); self is getpid(). */
+static void table_drop_as(int fd, pid_t self)
 {
 	struct builder *b = table[fd];
 
 	table[fd] = NULL;
 	/* Another process's entry (we are a fork child) holds fds and memory
 	 * that are copies: release only what is ours to release, the memory. */
-	if (b->owner != getpid()) {
+	if (b->owner != self) {
 		b->cfg.execfd = b->cfg.cwd_fd = b->cfg.ctty_fd = b->cfg.cgroup_fd = -1;
 		b->cfg.tmpl_fd = -1;
 		b->tmpl = NULL; /* a copy: the creator frees its own */
@@ -105,6 +102,11 @@ static void table_drop(int fd)
 		b->emb = NULL; /* the embryo is the creator's child, not ours */
 	}
 	builder_put(b);
+}
+
+static void table_drop(int fd)
+{
+	table_drop_as(fd, getpid());
 }
 
 /* Whether fd is a pidfd: its fdinfo has a "Pid:" line (pidfd_send_signal as a fallback). */
@@ -175,25 +177,27 @@ static int lookup_builder(int fd, struct builder **ret)
 /*
  * Release the entries whose fd was closed (lock held).  A handle closed
  * with close(2) leaves its configuration here, fds included, until its
- * number is reused or this sweep runs, at every fl_pidfd_open(0, ...) and
- * fl_spawn_template_create().
+ * number is reused or this sweep runs, at every fl_pidfd_open(0,
+ * FL_PIDFD_EMPTY) and fl_spawn_template_create(), and at every 8th embryo
+ * open (an fstat per live handle would cost more than the rest of handing
+ * out a reserved embryo).
  */
-static void sweep(void)
+static void sweep(pid_t self)
 {
 	struct stat st;
 
 	emb_reap_pending();
 	for (size_t i = 0; i < table_len; i++) {
 		struct builder *b = table[i];
-		if (!b || b->owner != getpid())
+		if (!b || b->owner != self)
 			continue;
 		if (fstat((int)i, &st) < 0 || b->dev != st.st_dev || b->ino != st.st_ino ||
 		    (b->mark && fcntl((int)i, F_GETOWN) != b->mark))
-			table_drop((int)i);
+			table_drop_as((int)i, self);
 	}
 }
 
-static int table_insert(int fd, struct builder *b)
+static int table_insert(int fd, struct builder *b, pid_t self)
 {
 	if ((size_t)fd >= table_len) {
 		size_t n = table_len ? table_len : 64;
@@ -207,7 +211,7 @@ static int table_insert(int fd, struct builder *b)
 		table_len = n;
 	}
 	if (table[fd])
-		table_drop(fd); /* a stale entry: that handle was closed */
+		table_drop_as(fd, self); /* a stale entry: that handle was closed */
 	table[fd] = b;
 	return 0;
 }
@@ -216,6 +220,7 @@ static int table_insert(int fd, struct builder *b)
  * reference); sweeps closed handles first.  0 or -errno. */
 static int register_entry(int fd, struct builder *b, int state)
 {
+	static unsigned int embryos;
 	struct stat st;
 	int r;
 
@@ -228,8 +233,11 @@ static int register_entry(int fd, struct builder *b, int state)
 	b->refs = 1;
 	fl__config_init(&b->cfg);
 	pthread_mutex_lock(&lock);
-	sweep();
-	r = table_insert(fd, b);
+	if (!b->emb || ++embryos % 8 == 0)
+		sweep(b->owner);
+	else
+		emb_reap_pending();
+	r = table_insert(fd, b, b->owner);
 	pthread_mutex_unlock(&lock);
 	return r;
 }
@@ -279,13 +287,13 @@ static void emb_release(struct emb *m, bool ours)
 	if (!ours)
 		return;
 	if (!m->started)
-		fl__embryo_kill(&m->ctl, m->pid);
-	if (!fl__embryo_done(&m->ctl, m->pid, 0)) {
+		fl__embryo_kill(m->ctl);
+	if (!fl__embryo_done(m->ctl, 0)) {
 		m->next = pending; /* still on its way to exec: freed later */
 		pending = m;
 		return;
 	}
-	fl__embryo_stack_put(m->stack);
+	fl__embryo_free(m->ctl);
 	emb_free_copies(m);
 	free(m);
 }
@@ -295,12 +303,12 @@ static void emb_reap_pending(void)
 {
 	for (struct emb **p = &pending; *p;) {
 		struct emb *m = *p;
-		if (!fl__embryo_done(&m->ctl, m->pid, 0)) {
+		if (!fl__embryo_done(m->ctl, 0)) {
 			p = &m->next;
 			continue;
 		}
 		*p = m->next;
-		fl__embryo_stack_put(m->stack);
+		fl__embryo_free(m->ctl);
 		emb_free_copies(m);
 		free(m);
 	}
@@ -314,26 +322,23 @@ static int open_embryo(void)
 
 	if (m)
 		fl__config_init(&m->cfg); /* its fds are -1, not 0 */
-	if (!b || !m || !(m->stack = fl__embryo_stack_get())) {
+	if (!b || !m) {
 		r = -ENOMEM;
 		goto out_free;
 	}
-	r = fl__embryo_create(&m->ctl, m->stack, &fd, &m->clone_mode);
-	if (r < 0)
+	if ((r = fl__embryo_new(&m->ctl, &fd)) < 0)
 		goto out_free;
-	m->pid = r;
 	b->emb = m;
 	r = register_entry(fd, b, B_CONFIG);
 	if (r < 0) {
-		fl__embryo_kill(&m->ctl, m->pid);
+		fl__embryo_kill(m->ctl);
+		fl__embryo_free(m->ctl);
 		close(fd);
 		goto out_free;
 	}
 	return fd;
 
 out_free:
-	if (m)
-		fl__embryo_stack_put(m->stack);
 	free(m);
 	free(b);
 	return r;
@@ -362,12 +367,12 @@ static long emb_apply(struct emb *m, const struct fl__config *c, uint32_t bits)
 	long r = 0;
 
 	if ((bits & FL__SET_CWD) && (s->set & FL__SET_CWD))
-		r = c->cwd_fd >= 0 ? fl__embryo_op(&m->ctl, FL__OP_FCHDIR, NULL, c->cwd_fd, 0)
-				   : fl__embryo_op(&m->ctl, FL__OP_CHDIR, c->cwd, 0, 0);
+		r = c->cwd_fd >= 0 ? fl__embryo_op(m->ctl, FL__OP_FCHDIR, NULL, c->cwd_fd, 0)
+				   : fl__embryo_op(m->ctl, FL__OP_CHDIR, c->cwd, 0, 0);
 	if (r == 0 && (bits & FL__SET_AFFINITY) && (s->set & FL__SET_AFFINITY))
-		r = fl__embryo_op(&m->ctl, FL__OP_AFFINITY, &c->affinity, sizeof(c->affinity), 0);
+		r = fl__embryo_op(m->ctl, FL__OP_AFFINITY, &c->affinity, sizeof(c->affinity), 0);
 	if (r == 0 && (bits & FL__SET_MEMPOLICY) && (s->set & FL__SET_MEMPOLICY))
-		r = fl__embryo_op(&m->ctl, FL__OP_MEMPOLICY, s->mpol_maxnode ? c->nodes : NULL,
+		r = fl__embryo_op(m->ctl, FL__OP_MEMPOLICY, s->mpol_maxnode ? c->nodes : NULL,
 				  s->mpol_mode, (long)s->mpol_maxnode);
 	return r;
 }
@@ -441,17 +446,17 @@ static int emb_run(int fd, struct builder *b, struct fl_spawn_args *a, struct fl
 	if ((r = fl__prepare(&b->cfg, a, &m->spec, &m->keep, e)) < 0)
 		return r;
 	m->spec.set &= ~m->eager; /* already done, by the embryo itself */
-	m->spec.mode |= FL__MODE_EMBRYO | FL__MODE_FILES_SHARED | m->clone_mode;
+	m->spec.mode |= FL__MODE_EMBRYO | FL__MODE_FILES_SHARED | m->ctl->mode;
 	m->spec.errfd = -1;
 	m->rep = (struct fl__report){ 0, 0, -1, 0 };
-	m->ctl.arg = (struct fl__child_arg){ &m->spec, &m->rep, NULL };
+	m->ctl->arg = (struct fl__child_arg){ &m->spec, &m->rep, NULL };
 	m->async = a->flags & FL_SPAWN_ASYNC;
 	m->started = true;
-	fl__embryo_start(&m->ctl);
+	fl__embryo_start(m->ctl);
 	if (m->async)
-		return m->pid; /* the fds the actions read must stay open until the outcome is known */
-	fl__embryo_done(&m->ctl, m->pid, 1);
-	m->result = fl__outcome_reap(&m->rep, m->pid, -1, NULL, fd, e);
+		return m->ctl->pid; /* the fds the actions read must stay open until the outcome is known */
+	fl__embryo_done(m->ctl, 1);
+	m->result = fl__outcome_reap(&m->rep, m->ctl->pid, -1, NULL, fd, e);
 	m->known = true;
 	return m->result;
 }
@@ -470,13 +475,13 @@ FL__EXPORT int fl_pidfd_spawn_result(int fd, struct fl_error *ret_error)
 		r = -EINVAL;
 	if (r == 0) {
 		struct emb *m = b->emb;
-		if (!m->known && !fl__embryo_done(&m->ctl, m->pid, 0)) {
+		if (!m->known && !fl__embryo_done(m->ctl, 0)) {
 			r = -EINPROGRESS;
 		} else {
 			if (!m->known) {
 				/* reaped through the handle: the caller may have
 				 * reaped it already, and the pid be another's */
-				m->result = fl__outcome_reap(&m->rep, m->pid, -1, NULL, fd, &m->err);
+				m->result = fl__outcome_reap(&m->rep, m->ctl->pid, -1, NULL, fd, &m->err);
 				m->known = true;
 			}
 			r = m->result;
@@ -836,5 +841,6 @@ __attribute__((destructor)) static void builder_cleanup(void)
 		}
 	}
 	pthread_mutex_unlock(&lock);
+	fl__reserve_cleanup();
 	fl__vfork_release_stack();
 }

@@ -590,8 +590,10 @@ int fl__child_main(void *arg)
 
 /* ---- embryos ------------------------------------------------------------ */
 
-#define FL__FUTEX_WAIT 0
-#define FL__FUTEX_WAKE 1
+/* FUTEX_WAIT/WAKE | FUTEX_PRIVATE_FLAG: every word waited on here is shared
+ * only by tasks of the caller's mm (CLONE_VM) */
+#define FL__FUTEX_WAIT 128
+#define FL__FUTEX_WAKE 129
 
 /* An operation asked at config time, done here so that it happens (and is
  * placed, for NUMA) in the process that will run. */
@@ -611,23 +613,58 @@ static long embryo_op(const struct fl__embryo *e)
 }
 
 /*
+ * Die with the creating thread (PR_SET_PDEATHSIG), and at once if it is
+ * already gone (the race with an exit before prctl).  Then wait as
+ * SCHED_BATCH if we are SCHED_OTHER: a batch task's wakeup does not preempt
+ * the running one, so starting an embryo never hands the caller's CPU to it
+ * (the scheduler places it, and it runs when a CPU is free).  A spare
+ * inherits that from its nursery, with sched_restore copied.
+ */
+static void embryo_enter(struct fl__embryo *e, int spare)
+{
+	fl__sys2(__NR_prctl, PR_SET_PDEATHSIG, SIGKILL);
+	if (fl__sys0(__NR_getppid) != e->parent_pid)
+		fl__sys1(__NR_exit_group, 0);
+	if (!spare && fl__sys1(__NR_sched_getscheduler, 0) == SCHED_OTHER) {
+		int prio = 0;
+		e->sched_restore = fl__sys3(__NR_sched_setscheduler, 0, SCHED_BATCH, &prio) == 0;
+	}
+}
+
+/*
+ * Sleep while *word is val.  Once a second, check that the caller still is
+ * the process we share memory with: a caller that exec'd (its creating
+ * thread survives an exec, so no death signal comes) left us behind, and
+ * nobody will ever wake us.  kcmp refused (no CONFIG_KCMP, seccomp, a
+ * non-dumpable caller): no check, as before.
+ */
+static void embryo_sleep(const struct fl__embryo *e, uint32_t *word, uint32_t val)
+{
+	struct fl__timespec tick = { 1, 0 };
+
+	if (fl__sys4(__NR_futex, word, FL__FUTEX_WAIT, val, &tick) != -ETIMEDOUT)
+		return;
+	long r = fl__sys5(__NR_kcmp, fl__sys0(__NR_getpid), e->parent_pid, FL__KCMP_VM, 0, 0);
+	if (r > 0 || r == -ESRCH || fl__sys0(__NR_getppid) != e->parent_pid)
+		fl__sys1(__NR_exit_group, 0);
+}
+
+/*
  * The embryo's life before its run: every signal stays blocked (the caller
- * blocked them around clone), it dies with its creator (PR_SET_PDEATHSIG,
- * then a check for the race with an exit before prctl), and it sleeps on
- * cmd until asked to do an operation, to run, or to exit.
+ * blocked them around clone), it dies with its creator, and it sleeps on
+ * cmd until asked to do an operation, to run, or to exit.  A spare tells
+ * its nursery to make the next one as it starts its run.
  */
 int fl__embryo_main(void *arg)
 {
 	struct fl__embryo *e = arg;
 
-	fl__sys2(__NR_prctl, PR_SET_PDEATHSIG, SIGKILL);
-	if (fl__sys0(__NR_getppid) != e->parent_pid)
-		fl__sys1(__NR_exit_group, 0);
+	embryo_enter(e, e->reserve != NULL);
 	for (;;) {
 		uint32_t cmd = __atomic_load_n(&e->cmd, __ATOMIC_ACQUIRE);
 		switch (cmd) {
 		case FL__EMB_WAIT:
-			fl__sys6(__NR_futex, (long)&e->cmd, FL__FUTEX_WAIT, FL__EMB_WAIT, 0, 0, 0);
+			embryo_sleep(e, &e->cmd, FL__EMB_WAIT);
 			break;
 		case FL__EMB_OP:
 			e->op_result = embryo_op(e);
@@ -635,9 +672,62 @@ int fl__embryo_main(void *arg)
 			fl__sys6(__NR_futex, (long)&e->cmd, FL__FUTEX_WAKE, 1, 0, 0, 0);
 			break;
 		case FL__EMB_RUN:
+			if (e->sched_restore) {
+				int prio = 0;
+				fl__sys3(__NR_sched_setscheduler, 0, SCHED_OTHER, &prio);
+			}
+			if (e->reserve) {
+				__atomic_add_fetch(&e->reserve->kick, 1, __ATOMIC_RELEASE);
+				fl__sys3(__NR_futex, &e->reserve->kick, FL__FUTEX_WAKE, 1);
+			}
 			return fl__child_main(&e->arg);
 		default:
 			fl__sys1(__NR_exit_group, 0);
 		}
+	}
+}
+
+/*
+ * The nursery: an embryo that never runs a program.  It clones a spare into
+ * every EMPTY slot of its reserve, then sleeps until kicked.  Spares are
+ * clones of the nursery (CLONE_PARENT: children of the caller, like every
+ * embryo), so they carry the state the caller had when the reserve was made
+ * and nothing a run changed.  A slot's block is the nursery's only while
+ * the slot is CLONING; the caller owns it in every other state.
+ */
+int fl__nursery_main(void *arg)
+{
+	struct fl__embryo *self = arg;
+	struct fl__reserve *r = self->reserve;
+
+	embryo_enter(self, 0);
+	for (;;) {
+		uint32_t kick = __atomic_load_n(&r->kick, __ATOMIC_ACQUIRE);
+		if (__atomic_load_n(&r->quit, __ATOMIC_ACQUIRE))
+			fl__sys1(__NR_exit_group, 0);
+		for (unsigned int i = 0; i < FL__RESERVE_MAX; i++) {
+			uint32_t st = FL__SPARE_EMPTY;
+			if (!__atomic_compare_exchange_n(&r->state[i], &st, FL__SPARE_CLONING, 0,
+							 __ATOMIC_ACQUIRE, __ATOMIC_RELAXED))
+				continue;
+			struct fl__embryo *e = r->slot[i];
+			e->sched_restore = self->sched_restore;
+#ifdef FL__HAVE_CLONE3_ASM
+			/* tid through CLONE_PARENT_SETTID: set before the spare can
+			 * run or die, so 0 always means "gone" */
+			long pid = fl__clone_run(r->spare_flags, e, &e->tid, &e->tid, fl__embryo_main, e);
+#else
+			long pid = -ENOSYS; /* no clone stub: fl_embryo_reserve refuses */
+#endif
+			if (pid > 0)
+				e->pid = (pid_t)pid;
+			else
+				e->clone_err = pid;
+			__atomic_store_n(&r->state[i], pid > 0 ? FL__SPARE_READY : FL__SPARE_FAILED,
+					 __ATOMIC_RELEASE);
+		}
+		__atomic_add_fetch(&r->passes, 1, __ATOMIC_RELEASE);
+		fl__sys3(__NR_futex, &r->passes, FL__FUTEX_WAKE, 1);
+		embryo_sleep(self, &r->kick, kick);
 	}
 }

@@ -69,13 +69,16 @@ int fl__outcome_reap(const struct fl__report *rep, pid_t pid, int pidfd, int *re
 int fl__under_valgrind(void);
 
 /* ---- embryos (launch_embryo.c) ---- */
-void *fl__embryo_stack_get(void);
-void fl__embryo_stack_put(void *stack);
-int fl__embryo_create(struct fl__embryo *e, void *stack, int *ret_pidfd, uint32_t *ret_mode);
+/* A new embryo (a spare from the reserve if one is ready) with its pidfd;
+ * its control block sits on its stack.  0 or -errno. */
+int fl__embryo_new(struct fl__embryo **ret, int *ret_pidfd);
+struct fl__embryo *fl__embryo_alloc(void);
+void fl__embryo_free(struct fl__embryo *e); /* once done (or never started) */
 long fl__embryo_op(struct fl__embryo *e, int op, const void *ptr, long arg, long arg2);
 void fl__embryo_start(struct fl__embryo *e);
-int fl__embryo_done(struct fl__embryo *e, pid_t pid, int block);
-void fl__embryo_kill(struct fl__embryo *e, pid_t pid);
+int fl__embryo_done(struct fl__embryo *e, int block);
+void fl__embryo_kill(struct fl__embryo *e);
+void fl__reserve_cleanup(void);
 /* Prepare spec from config + args into *s (keep list in *ret_keep, the
  * caller frees it); the first half of fl__run. */
 int fl__prepare(const struct fl__config *c, const struct fl_spawn_args *a, struct fl__spec *s,

@@ -174,7 +174,8 @@ int fl__prepare(const struct fl__config *c, const struct fl_spawn_args *a, struc
 		s.mode |= FL__MODE_INHERIT_FDS;
 	if (c->execfd_inherit && s.execfd >= 0)
 		s.mode |= FL__MODE_EXECFD_INHERIT;
-	s.parent_pid = getpid();
+	if (s.set & FL__SET_PDEATHSIG)
+		s.parent_pid = getpid(); /* the child's race check */
 	/* point into the configuration's own storage */
 	s.cwd = c->cwd;
 	s.cwd_fd = c->cwd_fd;

@@ -117,22 +117,51 @@ int fl__child_main(void *arg);
 /*
  * An embryo: a process created ahead of its run (CLONE_VM|CLONE_FILES, no
  * CLONE_VFORK) that waits in fl__embryo_main() on cmd, a futex word in this
- * block, which the caller owns and frees only after tid (CLONE_CHILD_CLEARTID)
- * went to 0: the embryo's mm was released by exec or exit.
+ * block.  The block sits at the top of the embryo's own stack mapping; the
+ * caller frees both only after tid (CLONE_CHILD_CLEARTID) went to 0: the
+ * embryo's mm was released by exec or exit.
  */
 enum { FL__EMB_WAIT, FL__EMB_OP, FL__EMB_RUN, FL__EMB_EXIT };
 enum { FL__OP_CHDIR = 1, FL__OP_FCHDIR, FL__OP_AFFINITY, FL__OP_MEMPOLICY };
+/* a reserve slot: no block, a block to fill, being filled, a spare, failed */
+enum { FL__SPARE_NONE, FL__SPARE_EMPTY, FL__SPARE_CLONING, FL__SPARE_READY, FL__SPARE_FAILED };
+
+struct fl__reserve;
 
 struct fl__embryo {
 	uint32_t cmd;          /* futex: FL__EMB_* */
 	int tid;               /* futex: the embryo's tid, 0 once its mm is released */
-	pid_t parent_pid;
+	pid_t parent_pid;      /* the caller's pid: the death-signal race check */
+	pid_t pid;             /* set by whoever cloned it */
+	uint32_t mode;         /* FL__MODE_SIGHAND_CLEARED if its handlers are default */
+	long clone_err;        /* a spare whose clone failed: -errno */
+	int sched_restore;     /* waits as SCHED_BATCH: back to SCHED_OTHER at the run */
+	struct fl__reserve *reserve; /* a spare: kick this nursery when run */
 	int op;                /* FL__OP_* with cmd FL__EMB_OP */
 	const void *op_ptr;
 	long op_arg, op_arg2;
 	long op_result;
 	struct fl__child_arg arg; /* for FL__EMB_RUN */
 };
+
+/*
+ * The reserve: the nursery, an embryo that never runs a program, clones
+ * spares (CLONE_PARENT: they are the caller's children) into the blocks
+ * of the slots whose state is EMPTY, whenever kick changes.  One per
+ * process, never freed, so that a late kick from a spare never writes to
+ * freed memory.  The block of a spare is at the top of its stack.
+ */
+#define FL__RESERVE_MAX 64
+struct fl__reserve {
+	uint32_t kick;                 /* futex: bumped to make the nursery look */
+	uint32_t quit;                 /* the nursery exits when set */
+	uint32_t passes;               /* futex: bumped after each pass over the slots */
+	unsigned long spare_flags;     /* clone flags of a spare */
+	uint32_t state[FL__RESERVE_MAX]; /* FL__SPARE_* */
+	struct fl__embryo *slot[FL__RESERVE_MAX];
+};
+
 int fl__embryo_main(void *arg);
+int fl__nursery_main(void *arg);
 
 #endif /* FL_SPEC_H */

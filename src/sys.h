@@ -41,6 +41,14 @@
 #define FL__CLOSE_RANGE_UNSHARE (1U << 1) /* 5.9 */
 #define FL__CLOSE_RANGE_CLOEXEC (1U << 2) /* 5.11 */
 
+#define FL__KCMP_VM 1 /* enum kcmp_type */
+
+/* struct timespec as the kernel's 64-bit ABIs take it (futex timeouts) */
+struct fl__timespec {
+	long tv_sec;
+	long tv_nsec;
+};
+
 #ifndef P_PIDFD
 #define P_PIDFD 3
 #endif
@@ -148,5 +156,12 @@ static inline long fl__sys6(long n, long a, long b, long c, long d, long e, long
  */
 long fl__clone3_run(struct fl__clone_args *args, unsigned long size,
 		    int (*fn)(void *), void *arg);
+/*
+ * fl__clone_run - the same with the classic clone(flags, stack_top, ptid,
+ * ctid, tls = 0), which seccomp profiles that refuse clone3 still allow.
+ * Async-signal-safe: the nursery calls it.
+ */
+long fl__clone_run(unsigned long flags, void *stack_top, int *ptid, int *ctid,
+		   int (*fn)(void *), void *arg);
 
 #endif /* FL_SYS_H */

@@ -7,6 +7,13 @@
  *
  * long fl__clone3_run(struct clone_args *args, size_t size,
  *                     int (*fn)(void *), void *arg);
+ *
+ * fl__clone_run does the same with the classic clone() (for the embryo
+ * nursery, which must work where seccomp refuses clone3).  fn and arg travel
+ * on the child's new stack:
+ *
+ * long fl__clone_run(unsigned long flags, void *stack_top, int *ptid,
+ *                    int *ctid, int (*fn)(void *), void *arg);
  */
 #if defined(__x86_64__)
 	.text
@@ -33,6 +40,34 @@ fl__clone3_run:
 1:	ret
 	.cfi_endproc
 	.size fl__clone3_run, .-fl__clone3_run
+
+	.globl fl__clone_run
+	.hidden fl__clone_run
+	.type fl__clone_run, @function
+fl__clone_run:
+	.cfi_startproc
+	and $-16, %rsi
+	sub $16, %rsi
+	mov %r8, (%rsi)		/* fn */
+	mov %r9, 8(%rsi)	/* arg */
+	mov %rcx, %r10		/* ctid: clone(flags, stack, ptid, ctid, tls) */
+	xor %r8d, %r8d		/* tls */
+	mov $56, %eax		/* __NR_clone */
+	syscall
+	test %rax, %rax
+	jnz 2f
+	.cfi_undefined rip
+	xor %ebp, %ebp
+	pop %rax		/* fn */
+	pop %rdi		/* arg; rsp is 16-aligned again */
+	call *%rax
+	mov %eax, %edi
+	mov $60, %eax		/* __NR_exit */
+	syscall
+	hlt
+2:	ret
+	.cfi_endproc
+	.size fl__clone_run, .-fl__clone_run
 #elif defined(__aarch64__)
 	.text
 	.globl fl__clone3_run
@@ -53,5 +88,27 @@ fl__clone3_run:
 	brk #0
 1:	ret
 	.size fl__clone3_run, .-fl__clone3_run
+
+	.globl fl__clone_run
+	.hidden fl__clone_run
+	.type fl__clone_run, %function
+fl__clone_run:
+	and x1, x1, #-16
+	mov x9, x4		/* fn */
+	mov x10, x5		/* arg */
+	mov x4, x3		/* ctid: clone(flags, stack, ptid, tls, ctid) here */
+	mov x3, xzr		/* tls */
+	mov x8, #220		/* __NR_clone */
+	svc #0
+	cbnz x0, 2f
+	mov x29, #0
+	mov x30, #0
+	mov x0, x10
+	blr x9
+	mov x8, #93		/* __NR_exit */
+	svc #0
+	brk #0
+2:	ret
+	.size fl__clone_run, .-fl__clone_run
 #endif
 	.section .note.GNU-stack,"",%progbits

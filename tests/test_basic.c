@@ -415,7 +415,7 @@ TEST(shared_library_exports_only_the_api)
 					   "fl_posix_spawnattr_getcgroup_np",
 					   "fl_posix_spawnattr_setflags",
 					   "fl_spawn_template_create", "fl_spawn_template_spawn",
-					   "fl_pidfd_spawn_result",
+					   "fl_pidfd_spawn_result", "fl_embryo_reserve",
 					   "fl_posix_spawn_file_actions_addchdir",
 					   "fl_posix_spawn_file_actions_addfchdir" };
 	FILE *f = fopen(out, "re");
