@@ -882,3 +882,334 @@ TEST(embryo_async_handle_closed_at_once)
 	ASSERT_GE(s, 0);
 	close(s);
 }
+
+/* ---- the reserve (fl_embryo_reserve) -------------------------------------- */
+
+#include <grp.h>
+#include <linux/kcmp.h>
+
+#include "seccomp.h"
+
+static void need_reserve(unsigned int n)
+{
+	int r = fl_embryo_reserve(n, 0);
+	if (r == -ENOSYS && fl_test_valgrind())
+		fl_test_skip("valgrind aborts on an embryo's clone flags: refused with ENOSYS");
+	if (r < 0)
+		fl_test_fail(__FILE__, __LINE__, "fl_embryo_reserve(%u): %s", n, strerror(-r));
+}
+
+/* Open an embryo, retrying for up to 2 s while none can be had: under a
+ * filter that refuses clone, only a spare can be. */
+static int emb_open_retry(int *tries)
+{
+	int fd;
+	for (int i = 0; i < 200; i++) {
+		if ((fd = fl_pidfd_open(0, FL_PIDFD_EMPTY | FL_PIDFD_EMBRYO)) != -EPERM)
+			return fd;
+		(*tries)++;
+		sleep_ms(10);
+	}
+	return fd;
+}
+
+/* Run static true on embryo fd (async), check its outcome and exit; closes fd. */
+static void run_true_async(int fd)
+{
+	char *argv[] = { "true", NULL };
+	struct fl_spawn_args a = { .flags = FL_SPAWN_ASYNC, .path = true_static(), .argv = argv };
+	int pid = fl_pidfd_spawn_run(fd, &a, sizeof(a)), st = -1;
+	ASSERT_GT(pid, 0);
+	collect_ok(fd, pid, NULL);
+	ASSERT_EQ(wait_eintr(fd, &st), pid);
+	ASSERT_TRUE(WIFEXITED(st));
+	ASSERT_EQ(WEXITSTATUS(st), 0);
+	close(fd);
+}
+
+/* Whether any task of this process has a child (/proc/self/task/T/children). */
+static int have_children(void)
+{
+	DIR *d = opendir("/proc/self/task");
+	struct dirent *de;
+	int any = 0;
+	while (d && (de = readdir(d))) {
+		char path[300], buf[64];
+		if (de->d_name[0] == '.')
+			continue;
+		snprintf(path, sizeof(path), "/proc/self/task/%s/children", de->d_name);
+		int f = open(path, O_RDONLY | O_CLOEXEC);
+		if (f >= 0) {
+			any |= read(f, buf, sizeof(buf)) > 0;
+			close(f);
+		}
+	}
+	if (d)
+		closedir(d);
+	return any;
+}
+
+TEST(reserve_arguments_are_checked)
+{
+	ASSERT_EQ(fl_embryo_reserve(0, 0), 0); /* no reserve: nothing to end */
+	ASSERT_EQ(fl_embryo_reserve(1, 1), -EINVAL);
+	ASSERT_EQ(fl_embryo_reserve(FL_EMBRYO_RESERVE_MAX + 1, 0), -EINVAL);
+	ASSERT_EQ(have_children(), 0); /* a refused call made nothing */
+	need_reserve(FL_EMBRYO_RESERVE_MAX);
+	need_reserve(2); /* replaces the previous one */
+	ASSERT_EQ(fl_embryo_reserve(0, 0), 0);
+	ASSERT_EQ(have_children(), 0); /* nursery and spares reaped */
+}
+
+/*
+ * The point of the reserve: with clone refused to this thread (a seccomp
+ * filter on it alone), embryos still come, because the nursery made them;
+ * it keeps making them as spares are run.  Without the reserve the same
+ * open fails: the spares were not cloned here.
+ */
+TEST_TIMEOUT(reserve_hands_out_spares_made_by_the_nursery, 60)
+{
+	need_embryos();
+	need_reserve(3);
+	struct fl_sc_rule r[] = { { SYS_clone, EPERM, 0, 0 }, { SYS_clone3, EPERM, 0, 0 } };
+	fl_sc_install(r, 2);
+	int fds[3];
+	for (int i = 0; i < 3; i++) /* ready when fl_embryo_reserve returned */
+		ASSERT_GE(fds[i] = fl_pidfd_open(0, FL_PIDFD_EMPTY | FL_PIDFD_EMBRYO), 0);
+	for (int i = 0; i < 3; i++)
+		run_true_async(fds[i]);
+	int tries = 0;
+	for (int i = 0; i < 50; i++) { /* each run asked for its successor */
+		int fd = emb_open_retry(&tries);
+		ASSERT_GE(fd, 0);
+		run_true_async(fd);
+	}
+	fprintf(stderr, "# waited for a spare %d times in 50\n", tries);
+	ASSERT_EQ(fl_embryo_reserve(0, 0), 0);
+	ASSERT_EQ(fl_pidfd_open(0, FL_PIDFD_EMPTY | FL_PIDFD_EMBRYO), -EPERM);
+}
+
+/* Spares share the caller's fd table: fds opened after the reserve reach
+ * the child; the child's cwd from an eager key is the spare's own. */
+TEST(reserve_spares_see_new_fds_and_take_eager_config)
+{
+	need_embryos();
+	need_reserve(2);
+	int fd = emb_open(), st;
+	ASSERT_EQ(fl_pidfd_set_cwd(fd, fl_test_tmpdir()), 0); /* done by the spare now */
+	char *out = fl_test_run_handle(fd, "embryo_cwd", NULL, &st); /* a pipe made after */
+	ASSERT_TRUE(WIFEXITED(st));
+	ASSERT_EQ(WEXITSTATUS(st), 0);
+	char want[4200];
+	ASSERT_TRUE(realpath(fl_test_tmpdir(), want) != NULL);
+	ASSERT_STREQ(out, want);
+	free(out);
+	/* a spare that is never run is told to exit and reaped */
+	int idle = emb_open();
+	close(idle);
+	ASSERT_EQ(fl_embryo_reserve(0, 0), 0);
+	int s = fl_pidfd_open(0, FL_PIDFD_EMPTY); /* sweeps the closed handle */
+	ASSERT_GE(s, 0);
+	close(s);
+}
+
+/*
+ * Spares keep the credentials of the moment the reserve was made: after a
+ * change the library must not hand one out (it would run a program as
+ * root).  In a child that makes a reserve as root, then drops to nobody.
+ */
+TEST(reserve_ends_when_credentials_change)
+{
+	need_embryos();
+	if (geteuid() != 0)
+		SKIP("needs root to drop privileges");
+	pid_t c = fork(); /* the test drops privileges in a child of its own */
+	ASSERT_GE(c, 0);
+	if (c == 0) {
+		if (fl_embryo_reserve(2, 0) < 0)
+			_exit(10);
+		if (setgroups(0, NULL) || setresgid(65534, 65534, 65534) ||
+		    setresuid(65534, 65534, 65534))
+			_exit(11);
+		int p[2];
+		if (pipe2(p, O_CLOEXEC))
+			_exit(12);
+		int fd = fl_pidfd_open(0, FL_PIDFD_EMPTY | FL_PIDFD_EMBRYO);
+		if (fd < 0)
+			_exit(13);
+		char *argv[] = { "id", "-u", NULL };
+		struct fl_action a = { .type = FL_ACTION_DUP2, .fd = p[1], .newfd = 1 };
+		struct fl_spawn_args sa = { .path = "/usr/bin/id", .argv = argv, .actions = &a,
+					    .nactions = 1 };
+		int pid = fl_pidfd_spawn_run(fd, &sa, sizeof(sa)), st;
+		close(p[1]);
+		char buf[32] = { 0 };
+		ssize_t n = read(p[0], buf, sizeof(buf) - 1);
+		if (pid <= 0 || fl_pidfd_wait(fd, &st, 0) != pid)
+			_exit(14);
+		if (n <= 0 || strcmp(buf, "65534\n"))
+			_exit(15); /* a spare made as root ran it */
+		if (fl_embryo_reserve(0, 0) < 0 || have_children())
+			_exit(16); /* the reserve had ended: nothing left */
+		_exit(0);
+	}
+	int st = fl_test_wait(c);
+	ASSERT_TRUE(WIFEXITED(st));
+	ASSERT_EQ(WEXITSTATUS(st), 0);
+}
+
+static void *make_reserve(void *p)
+{
+	(void)p;
+	return (void *)(intptr_t)fl_embryo_reserve(2, 0);
+}
+
+/* The reserve ends with the thread that made it (its spares die with it,
+ * as every embryo does); embryos then come the ordinary way. */
+TEST(reserve_ends_with_its_thread)
+{
+	need_embryos();
+	pthread_t t;
+	void *r;
+	ASSERT_EQ(pthread_create(&t, NULL, make_reserve, NULL), 0);
+	ASSERT_EQ(pthread_join(t, &r), 0);
+	if ((intptr_t)r == -ENOSYS && fl_test_valgrind())
+		SKIP("valgrind aborts on an embryo's clone flags: refused with ENOSYS");
+	ASSERT_EQ((intptr_t)r, 0);
+	sleep_ms(200); /* the death signals reach nursery and spares */
+	run_true_async(emb_open());
+	ASSERT_EQ(have_children(), 0); /* the dead reserve was reaped */
+	ASSERT_EQ(fl_embryo_reserve(0, 0), 0);
+}
+
+/* A fork child has no reserve: the spares are its parent's children. */
+TEST(reserve_not_used_by_a_fork_child)
+{
+	need_embryos();
+	need_reserve(2);
+	pid_t c = fork();
+	ASSERT_GE(c, 0);
+	if (c == 0) {
+		int fd = fl_pidfd_open(0, FL_PIDFD_EMPTY | FL_PIDFD_EMBRYO);
+		if (fd < 0)
+			_exit(10);
+		char *argv[] = { "true", NULL };
+		struct fl_spawn_args a = { .path = true_static(), .argv = argv };
+		int pid = fl_pidfd_spawn_run(fd, &a, sizeof(a)), st;
+		if (pid <= 0 || fl_pidfd_wait(fd, &st, 0) != pid || st != 0)
+			_exit(11);
+		if (fl_embryo_reserve(0, 0) != 0 || have_children())
+			_exit(12); /* the parent's nursery and spares are not ours */
+		_exit(0);
+	}
+	int st = fl_test_wait(c);
+	ASSERT_TRUE(WIFEXITED(st));
+	ASSERT_EQ(WEXITSTATUS(st), 0);
+	run_true_async(emb_open()); /* ours still work */
+	ASSERT_EQ(fl_embryo_reserve(0, 0), 0);
+	ASSERT_EQ(have_children(), 0);
+}
+
+/* Containers refuse clone3: the nursery is made with clone() and clones
+ * its spares with clone() anyway. */
+TEST(reserve_works_with_clone3_refused)
+{
+	need_embryos();
+	struct fl_sc_rule r[] = { { SYS_clone3, ENOSYS, 0, 0 } };
+	fl_sc_install(r, 1);
+	need_reserve(2);
+	for (int i = 0; i < 10; i++)
+		run_true_async(emb_open());
+	ASSERT_EQ(fl_embryo_reserve(0, 0), 0);
+	ASSERT_EQ(have_children(), 0);
+}
+
+TEST_TIMEOUT(reserve_8_threads_async_spawns, 120)
+{
+	need_embryos();
+	need_reserve(8);
+	pthread_t t[8];
+	spawns_per_thread = 300;
+	true_static();
+	for (int i = 0; i < 8; i++)
+		ASSERT_EQ(pthread_create(&t[i], NULL, spawner, NULL), 0);
+	for (int i = 0; i < 8; i++)
+		pthread_join(t[i], NULL);
+	ASSERT_EQ(atomic_load(&spawn_failures), 0);
+	ASSERT_EQ(fl_embryo_reserve(0, 0), 0);
+	int other = fl_pidfd_open(0, FL_PIDFD_EMPTY); /* sweep the closed handles */
+	ASSERT_GE(other, 0);
+	close(other);
+}
+
+/* Makes a reserve and an embryo, prints the embryo's pid, then execs a
+ * sleeper from the creating thread itself: no death signal comes, so the
+ * embryo, the nursery and the spares must notice the exec and exit. */
+HELPER(reserve_exec_self)
+{
+	(void)argc, (void)argv;
+	if (fl_embryo_reserve(2, 0) < 0)
+		return 3;
+	int fd = fl_pidfd_open(0, FL_PIDFD_EMPTY | FL_PIDFD_EMBRYO);
+	if (fd < 0)
+		return 4;
+	int two = fl_pidfd_open(0, FL_PIDFD_EMPTY | FL_PIDFD_EMBRYO);
+	int plain = fl_pidfd_open(0, FL_PIDFD_EMPTY | FL_PIDFD_EMBRYO); /* none left: a clone */
+	printf("%d %d %d\n", (int)fd_pid(fd), (int)fd_pid(two), (int)fd_pid(plain));
+	fflush(stdout);
+	char *args[] = { (char *)fl_test_exe, "--helper", "sleep", "10", NULL };
+	execv(args[0], args);
+	return 5;
+}
+
+TEST_TIMEOUT(reserve_and_embryos_exit_when_the_caller_execs, 30)
+{
+	need_embryos();
+	if (syscall(SYS_kcmp, getpid(), getpid(), KCMP_VM, 0, 0) != 0)
+		SKIP("kcmp(2) is not available: a caller's exec goes unnoticed");
+	int out;
+	pid_t h = fl_test_helper("reserve_exec_self", NULL, &out);
+	char buf[64] = { 0 };
+	ssize_t n = 0;
+	while (n < (ssize_t)sizeof(buf) - 1 && !strchr(buf, '\n')) {
+		ssize_t k = read(out, buf + n, sizeof(buf) - 1 - (size_t)n);
+		if (k <= 0)
+			break;
+		n += k;
+	}
+	close(out);
+	/* every child of the exec'd helper (the nursery, the two spares handed
+	 * out, the plain embryo, and the spares the nursery made meanwhile)
+	 * must be dead within 3 s */
+	char path[64], kids[512] = { 0 };
+	int alive = 1, count = 0;
+	for (int i = 0; i < 300 && alive; i++) {
+		sleep_ms(10);
+		snprintf(path, sizeof(path), "/proc/%d/task/%d/children", (int)h, (int)h);
+		int f = open(path, O_RDONLY | O_CLOEXEC);
+		ssize_t k = f >= 0 ? read(f, kids, sizeof(kids) - 1) : 0;
+		if (f >= 0)
+			close(f);
+		kids[k > 0 ? k : 0] = 0;
+		alive = 0, count = 0;
+		for (char *p = kids; *p;) {
+			pid_t pid = (pid_t)strtol(p, &p, 10);
+			while (*p == ' ')
+				p++;
+			if (pid <= 0)
+				break;
+			char ps = proc_state(pid);
+			count++;
+			alive |= ps != 0 && ps != 'Z' && ps != 'X';
+		}
+	}
+	char hs = proc_state(h);
+	kill(h, SIGKILL);
+	int st = fl_test_wait(h);
+	ASSERT_TRUE(WIFSIGNALED(st)); /* still the sleeper: the exec happened */
+	if (alive)
+		fl_test_fail(__FILE__, __LINE__, "children of the exec'd caller still alive: %s "
+			     "(helper state %c)", kids, hs);
+	ASSERT_GE(count, 4);
+	ASSERT_GT(atoi(buf), 0);
+}
