@@ -632,11 +632,13 @@ static void embryo_enter(struct fl__embryo *e, int spare)
 }
 
 /*
- * Sleep while *word is val.  Once a second, check that the caller still is
- * the process we share memory with: a caller that exec'd (its creating
- * thread survives an exec, so no death signal comes) left us behind, and
- * nobody will ever wake us.  kcmp refused (no CONFIG_KCMP, seccomp, a
- * non-dumpable caller): no check, as before.
+ * Sleep while *word is val.  Once a second, check that the thread we die
+ * with still shares our memory: one that exec'd survives the exec (no death
+ * signal comes), or became the leader under another tid, and left us
+ * behind where nobody will ever wake us.  Its tid, not the process's: a
+ * leader that called pthread_exit has no memory left while other threads
+ * run on.  kcmp refused (no CONFIG_KCMP, seccomp, a non-dumpable caller):
+ * no check.
  */
 static void embryo_sleep(const struct fl__embryo *e, uint32_t *word, uint32_t val)
 {
@@ -644,7 +646,7 @@ static void embryo_sleep(const struct fl__embryo *e, uint32_t *word, uint32_t va
 
 	if (fl__sys4(__NR_futex, word, FL__FUTEX_WAIT, val, &tick) != -ETIMEDOUT)
 		return;
-	long r = fl__sys5(__NR_kcmp, fl__sys0(__NR_getpid), e->parent_pid, FL__KCMP_VM, 0, 0);
+	long r = fl__sys5(__NR_kcmp, fl__sys0(__NR_getpid), e->creator_tid, FL__KCMP_VM, 0, 0);
 	if (r > 0 || r == -ESRCH || fl__sys0(__NR_getppid) != e->parent_pid)
 		fl__sys1(__NR_exit_group, 0);
 }
@@ -712,6 +714,7 @@ int fl__nursery_main(void *arg)
 				continue;
 			struct fl__embryo *e = r->slot[i];
 			e->sched_restore = self->sched_restore;
+			e->creator_tid = self->creator_tid;
 #ifdef FL__HAVE_CLONE3_ASM
 			/* tid through CLONE_PARENT_SETTID: set before the spare can
 			 * run or die, so 0 always means "gone" */

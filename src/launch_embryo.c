@@ -114,6 +114,7 @@ static int embryo_clone(struct fl__embryo *e, int (*fn)(void *), int *ret_pidfd)
 
 	e->cmd = FL__EMB_WAIT;
 	e->parent_pid = getpid();
+	e->creator_tid = (pid_t)fl__sys0(__NR_gettid);
 	e->mode = 0;
 	if (fl__under_valgrind())
 		return -ENOSYS; /* valgrind aborts on CLONE_VM without CLONE_VFORK/THREAD */

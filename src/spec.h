@@ -132,6 +132,7 @@ struct fl__embryo {
 	uint32_t cmd;          /* futex: FL__EMB_* */
 	int tid;               /* futex: the embryo's tid, 0 once its mm is released */
 	pid_t parent_pid;      /* the caller's pid: the death-signal race check */
+	pid_t creator_tid;     /* the thread it dies with: the exec check */
 	pid_t pid;             /* set by whoever cloned it */
 	uint32_t mode;         /* FL__MODE_SIGHAND_CLEARED if its handlers are default */
 	long clone_err;        /* a spare whose clone failed: -errno */

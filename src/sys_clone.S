@@ -28,6 +28,7 @@ fl__clone3_run:
 	syscall
 	test %rax, %rax
 	jnz 1f			/* caller (pid) or error (-errno) */
+.Lchild_x86:			/* fn in r8, arg in r9 */
 	.cfi_undefined rip	/* child: outermost frame */
 	xor %ebp, %ebp
 	and $-16, %rsp
@@ -56,15 +57,9 @@ fl__clone_run:
 	syscall
 	test %rax, %rax
 	jnz 2f
-	.cfi_undefined rip
-	xor %ebp, %ebp
-	pop %rax		/* fn */
-	pop %rdi		/* arg; rsp is 16-aligned again */
-	call *%rax
-	mov %eax, %edi
-	mov $60, %eax		/* __NR_exit */
-	syscall
-	hlt
+	pop %r8			/* fn */
+	pop %r9			/* arg */
+	jmp .Lchild_x86
 2:	ret
 	.cfi_endproc
 	.size fl__clone_run, .-fl__clone_run
@@ -79,6 +74,7 @@ fl__clone3_run:
 	mov x8, #435		/* __NR_clone3 */
 	svc #0
 	cbnz x0, 1f
+.Lchild_a64:			/* fn in x9, arg in x10 */
 	mov x29, #0
 	mov x30, #0
 	mov x0, x10
@@ -100,15 +96,8 @@ fl__clone_run:
 	mov x3, xzr		/* tls */
 	mov x8, #220		/* __NR_clone */
 	svc #0
-	cbnz x0, 2f
-	mov x29, #0
-	mov x30, #0
-	mov x0, x10
-	blr x9
-	mov x8, #93		/* __NR_exit */
-	svc #0
-	brk #0
-2:	ret
+	cbz x0, .Lchild_a64
+	ret
 	.size fl__clone_run, .-fl__clone_run
 #endif
 	.section .note.GNU-stack,"",%progbits

@@ -119,6 +119,22 @@ static int collect(int fd, struct fl_error *e)
 		}                                                                  \
 	} while (0)
 
+/* The first line a helper prints (it keeps running: no slurp); closes fd. */
+static void read_line(int fd, char *buf, size_t len)
+{
+	size_t n = 0;
+
+	buf[0] = 0;
+	while (n < len - 1 && !strchr(buf, '\n')) {
+		ssize_t k = read(fd, buf + n, len - 1 - n);
+		if (k <= 0)
+			break;
+		n += (size_t)k;
+		buf[n] = 0;
+	}
+	close(fd);
+}
+
 static int wait_eintr(int fd, int *st)
 {
 	int r;
@@ -581,15 +597,8 @@ TEST(embryo_dies_when_creator_thread_dies_in_exec)
 	need_embryos();
 	int out;
 	pid_t h = fl_test_helper("embryo_exec_thread", NULL, &out);
-	char buf[64] = { 0 };
-	ssize_t n = 0;
-	while (n < (ssize_t)sizeof(buf) - 1 && !strchr(buf, '\n')) {
-		ssize_t k = read(out, buf + n, sizeof(buf) - 1 - (size_t)n);
-		if (k <= 0)
-			break;
-		n += k;
-	}
-	close(out);
+	char buf[64];
+	read_line(out, buf, sizeof(buf));
 	pid_t pid = (pid_t)atoi(buf);
 	ASSERT_GT(pid, 0);
 	/* the helper lives on (as the sleeper) and does not reap the embryo:
@@ -1169,15 +1178,8 @@ TEST_TIMEOUT(reserve_and_embryos_exit_when_the_caller_execs, 30)
 		SKIP("kcmp(2) is not available: a caller's exec goes unnoticed");
 	int out;
 	pid_t h = fl_test_helper("reserve_exec_self", NULL, &out);
-	char buf[64] = { 0 };
-	ssize_t n = 0;
-	while (n < (ssize_t)sizeof(buf) - 1 && !strchr(buf, '\n')) {
-		ssize_t k = read(out, buf + n, sizeof(buf) - 1 - (size_t)n);
-		if (k <= 0)
-			break;
-		n += k;
-	}
-	close(out);
+	char buf[64];
+	read_line(out, buf, sizeof(buf));
 	/* every child of the exec'd helper (the nursery, the two spares handed
 	 * out, the plain embryo, and the spares the nursery made meanwhile)
 	 * must be dead within 3 s */
@@ -1212,4 +1214,46 @@ TEST_TIMEOUT(reserve_and_embryos_exit_when_the_caller_execs, 30)
 			     "(helper state %c)", kids, hs);
 	ASSERT_GE(count, 4);
 	ASSERT_GT(atoi(buf), 0);
+}
+
+static void *leader_gone_worker(void *p)
+{
+	(void)p;
+	int fd = fl_pidfd_open(0, FL_PIDFD_EMPTY | FL_PIDFD_EMBRYO);
+	if (fd < 0)
+		exit(3);
+	sleep_ms(2500); /* two of the embryo's exec checks, with the leader gone */
+	char *argv[] = { "true", NULL };
+	struct fl_spawn_args a = { .path = true_static(), .argv = argv };
+	int pid = fl_pidfd_spawn_run(fd, &a, sizeof(a)), st = -1;
+	if (pid <= 0 || fl_pidfd_wait(fd, &st, 0) != pid)
+		exit(4);
+	printf("%d\n", st);
+	fflush(stdout);
+	exit(0);
+}
+
+/* The main thread leaves with pthread_exit; another thread's embryo waits. */
+HELPER(embryo_leader_exits)
+{
+	(void)argc, (void)argv;
+	pthread_t t;
+	true_static();
+	if (pthread_create(&t, NULL, leader_gone_worker, NULL))
+		return 5;
+	pthread_exit(NULL);
+}
+
+/* The exec check must not take a leader that called pthread_exit for an exec. */
+TEST_TIMEOUT(embryo_survives_leader_thread_exit, 30)
+{
+	need_embryos();
+	int out;
+	pid_t h = fl_test_helper("embryo_leader_exits", NULL, &out);
+	char *s = fl_test_slurp(out);
+	int st = fl_test_wait(h);
+	ASSERT_TRUE(WIFEXITED(st));
+	ASSERT_EQ(WEXITSTATUS(st), 0);
+	ASSERT_STREQ(s, "0\n");
+	free(s);
 }
