@@ -614,18 +614,20 @@ static long embryo_op(const struct fl__embryo *e)
 
 /*
  * Die with the creating thread (PR_SET_PDEATHSIG), and at once if it is
- * already gone (the race with an exit before prctl).  Then wait as
- * SCHED_BATCH if we are SCHED_OTHER: a batch task's wakeup does not preempt
- * the running one, so starting an embryo never hands the caller's CPU to it
- * (the scheduler places it, and it runs when a CPU is free).  A spare
- * inherits that from its nursery, with sched_restore copied.
+ * already gone (the race with an exit before prctl).  The nursery then
+ * makes itself SCHED_BATCH if it is SCHED_OTHER, and its spares inherit
+ * that (with sched_restore): a batch task's wakeup does not preempt the
+ * running one, so handing out and starting a spare never gives the
+ * caller's CPU to it.  Embryos the caller creates stay SCHED_OTHER: one
+ * just created is woken without preempting anyway, and the switch back
+ * before exec would slow the synchronous run several times.
  */
-static void embryo_enter(struct fl__embryo *e, int spare)
+static void embryo_enter(struct fl__embryo *e, int batch)
 {
 	fl__sys2(__NR_prctl, PR_SET_PDEATHSIG, SIGKILL);
 	if (fl__sys0(__NR_getppid) != e->parent_pid)
 		fl__sys1(__NR_exit_group, 0);
-	if (!spare && fl__sys1(__NR_sched_getscheduler, 0) == SCHED_OTHER) {
+	if (batch && fl__sys1(__NR_sched_getscheduler, 0) == SCHED_OTHER) {
 		int prio = 0;
 		e->sched_restore = fl__sys3(__NR_sched_setscheduler, 0, SCHED_BATCH, &prio) == 0;
 	}
@@ -661,7 +663,7 @@ int fl__embryo_main(void *arg)
 {
 	struct fl__embryo *e = arg;
 
-	embryo_enter(e, e->reserve != NULL);
+	embryo_enter(e, 0);
 	for (;;) {
 		uint32_t cmd = __atomic_load_n(&e->cmd, __ATOMIC_ACQUIRE);
 		switch (cmd) {
@@ -702,7 +704,7 @@ int fl__nursery_main(void *arg)
 	struct fl__embryo *self = arg;
 	struct fl__reserve *r = self->reserve;
 
-	embryo_enter(self, 0);
+	embryo_enter(self, 1);
 	for (;;) {
 		uint32_t kick = __atomic_load_n(&r->kick, __ATOMIC_ACQUIRE);
 		if (__atomic_load_n(&r->quit, __ATOMIC_ACQUIRE))

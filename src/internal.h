@@ -76,6 +76,7 @@ struct fl__embryo *fl__embryo_alloc(void);
 void fl__embryo_free(struct fl__embryo *e); /* once done (or never started) */
 long fl__embryo_op(struct fl__embryo *e, int op, const void *ptr, long arg, long arg2);
 void fl__embryo_start(struct fl__embryo *e);
+void fl__embryo_unbatch(struct fl__embryo *e);
 int fl__embryo_done(struct fl__embryo *e, int block);
 void fl__embryo_kill(struct fl__embryo *e);
 void fl__reserve_cleanup(void);

@@ -188,6 +188,19 @@ void fl__embryo_start(struct fl__embryo *e)
 	futex(&e->cmd, FUTEX_WAKE_PRIVATE, 1, NULL);
 }
 
+/*
+ * Before a run the caller waits for: make a spare SCHED_OTHER again now.
+ * It waits as SCHED_BATCH so that an asynchronous start never preempts the
+ * caller; a synchronous run hands the CPU over anyway.
+ */
+void fl__embryo_unbatch(struct fl__embryo *e)
+{
+	struct sched_param p = { 0 };
+
+	if (e->sched_restore && sched_setscheduler(e->pid, SCHED_OTHER, &p) == 0)
+		e->sched_restore = 0;
+}
+
 /* 1 once the embryo exec'd or exited; with block, waits for that. */
 int fl__embryo_done(struct fl__embryo *e, int block)
 {
