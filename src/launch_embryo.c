@@ -454,10 +454,13 @@ out:
 	return r;
 }
 
-/* At exit: end the reserve, so that no spare outlives a clean exit. */
+/* At exit: end the reserve, so that no spare outlives a clean exit.  Not
+ * if the lock is taken (another thread is in a call, or a fork copied it
+ * taken): the spares then die with their thread, or are not ours. */
 void fl__reserve_cleanup(void)
 {
-	pthread_mutex_lock(&reserve_lock);
+	if (pthread_mutex_trylock(&reserve_lock) != 0)
+		return;
 	reserve_end();
 	pthread_mutex_unlock(&reserve_lock);
 }
