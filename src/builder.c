@@ -452,8 +452,6 @@ static int emb_run(int fd, struct builder *b, struct fl_spawn_args *a, struct fl
 	m->ctl->arg = (struct fl__child_arg){ &m->spec, &m->rep, NULL };
 	m->async = a->flags & FL_SPAWN_ASYNC;
 	m->started = true;
-	if (!m->async)
-		fl__embryo_unbatch(m->ctl); /* we wait for it: let it have our CPU */
 	fl__embryo_start(m->ctl);
 	if (m->async)
 		return m->ctl->pid; /* the fds the actions read must stay open until the outcome is known */

@@ -72,11 +72,9 @@ int fl__under_valgrind(void);
 /* A new embryo (a spare from the reserve if one is ready) with its pidfd;
  * its control block sits on its stack.  0 or -errno. */
 int fl__embryo_new(struct fl__embryo **ret, int *ret_pidfd);
-struct fl__embryo *fl__embryo_alloc(void);
 void fl__embryo_free(struct fl__embryo *e); /* once done (or never started) */
 long fl__embryo_op(struct fl__embryo *e, int op, const void *ptr, long arg, long arg2);
 void fl__embryo_start(struct fl__embryo *e);
-void fl__embryo_unbatch(struct fl__embryo *e);
 int fl__embryo_done(struct fl__embryo *e, int block);
 void fl__embryo_kill(struct fl__embryo *e);
 void fl__reserve_cleanup(void);

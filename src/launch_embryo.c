@@ -52,7 +52,7 @@ static void *block_base(struct fl__embryo *e)
 }
 
 /* A zeroed control block on a stack of its own; NULL if out of memory. */
-struct fl__embryo *fl__embryo_alloc(void)
+static struct fl__embryo *embryo_alloc(void)
 {
 	void *p = NULL;
 
@@ -188,19 +188,6 @@ void fl__embryo_start(struct fl__embryo *e)
 	futex(&e->cmd, FUTEX_WAKE_PRIVATE, 1, NULL);
 }
 
-/*
- * Before a run the caller waits for: make a spare SCHED_OTHER again now.
- * It waits as SCHED_BATCH so that an asynchronous start never preempts the
- * caller; a synchronous run hands the CPU over anyway.
- */
-void fl__embryo_unbatch(struct fl__embryo *e)
-{
-	struct sched_param p = { 0 };
-
-	if (e->sched_restore && sched_setscheduler(e->pid, SCHED_OTHER, &p) == 0)
-		e->sched_restore = 0;
-}
-
 /* 1 once the embryo exec'd or exited; with block, waits for that. */
 int fl__embryo_done(struct fl__embryo *e, int block)
 {
@@ -262,7 +249,7 @@ static void kick(void)
 /* Give slot i an empty block for the nursery to fill (reserve_lock held). */
 static void slot_refill(unsigned int i)
 {
-	struct fl__embryo *e = fl__embryo_alloc();
+	struct fl__embryo *e = embryo_alloc();
 
 	reserve.slot[i] = e;
 	if (!e) {
@@ -387,7 +374,7 @@ int fl__embryo_new(struct fl__embryo **ret, int *ret_pidfd)
 		*ret = e;
 		return r;
 	}
-	if (!(e = fl__embryo_alloc()))
+	if (!(e = embryo_alloc()))
 		return -ENOMEM;
 	if ((r = embryo_clone(e, fl__embryo_main, ret_pidfd)) < 0) {
 		fl__embryo_free(e);
@@ -411,7 +398,7 @@ FL__EXPORT int fl_embryo_reserve(unsigned int n, unsigned int flags)
 	reserve_end();
 	if (n == 0)
 		goto out;
-	if (!(nursery = fl__embryo_alloc())) {
+	if (!(nursery = embryo_alloc())) {
 		r = -ENOMEM;
 		goto out;
 	}

@@ -102,6 +102,8 @@ pid_t fl_test_helper(const char *name, char *const args[], int *ret_out);
 char *fl_test_run_handle(int fd, const char *name, char *const args[], int *ret_status);
 /* Read all of fd into a malloc'ed NUL-terminated string; closes fd. */
 char *fl_test_slurp(int fd);
+/* The same, with the length in *ret_len (for binary contents). */
+char *fl_test_slurp_len(int fd, size_t *ret_len);
 /* Wait for pid; returns its waitpid() status. */
 int fl_test_wait(pid_t pid);
 /* Directory for scratch files, unique to this test process. */

@@ -97,7 +97,7 @@ char **fl_test_helper_argv(const char *name, char *const args[])
 	return argv;
 }
 
-char *fl_test_slurp(int fd)
+char *fl_test_slurp_len(int fd, size_t *ret_len)
 {
 	size_t len = 0, cap = 4096;
 	char *buf = malloc(cap);
@@ -107,7 +107,7 @@ char *fl_test_slurp(int fd)
 		if (n < 0) {
 			if (errno == EINTR)
 				continue;
-			break;
+			fl_test_fail(__FILE__, __LINE__, "read fd %d: %s", fd, strerror(errno));
 		}
 		len += (size_t)n;
 		if (cap - len < 2)
@@ -115,7 +115,14 @@ char *fl_test_slurp(int fd)
 	}
 	buf[len] = 0;
 	close(fd);
+	if (ret_len)
+		*ret_len = len;
 	return buf;
+}
+
+char *fl_test_slurp(int fd)
+{
+	return fl_test_slurp_len(fd, NULL);
 }
 
 int fl_test_wait(pid_t pid)

@@ -66,26 +66,7 @@ static void put_file(const char *dir, const char *name, mode_t mode, const char 
 static char *read_file(const char *path, size_t *ret_len)
 {
 	int fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0)
-		return NULL;
-	size_t len = 0, cap = 4096;
-	char *buf = malloc(cap);
-	ssize_t n;
-	while ((n = read(fd, buf + len, cap - len - 1)) != 0) {
-		if (n < 0) {
-			if (errno == EINTR)
-				continue;
-			fl_test_fail(__FILE__, __LINE__, "read %s: %s", path, strerror(errno));
-		}
-		len += (size_t)n;
-		if (cap - len < 2)
-			buf = realloc(buf, cap *= 2);
-	}
-	close(fd);
-	buf[len] = 0;
-	if (ret_len)
-		*ret_len = len;
-	return buf;
+	return fd < 0 ? NULL : fl_test_slurp_len(fd, ret_len);
 }
 
 static int skip_dots(const struct dirent *de)
