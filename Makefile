@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 # forkless - one non-recursive GNU Makefile.
 #
 #   make               library, tool, tests, helpers in build/
@@ -14,6 +15,7 @@ LIBDIR    ?= $(PREFIX)/lib
 INCDIR    ?= $(PREFIX)/include
 BINDIR    ?= $(PREFIX)/bin
 MANDIR    ?= $(PREFIX)/share/man
+DOCDIR    ?= $(PREFIX)/share/doc/forkless
 PKGDIR    ?= $(LIBDIR)/pkgconfig
 
 CC        ?= cc
@@ -131,7 +133,7 @@ bench: all
 install: all
 	install -d $(DESTDIR)$(LIBDIR) $(DESTDIR)$(INCDIR) $(DESTDIR)$(BINDIR) \
 		$(DESTDIR)$(PKGDIR) $(DESTDIR)$(MANDIR)/man1 $(DESTDIR)$(MANDIR)/man3 \
-		$(DESTDIR)$(MANDIR)/man7
+		$(DESTDIR)$(MANDIR)/man7 $(DESTDIR)$(DOCDIR)
 	install -m 644 include/forkless.h include/forkless_spawn_template.h $(DESTDIR)$(INCDIR)/
 	install -m 755 $(SO) $(DESTDIR)$(LIBDIR)/
 	install -m 755 $(B)/libforkless-preload.so $(DESTDIR)$(LIBDIR)/
@@ -143,6 +145,7 @@ install: all
 	install -m 644 man/man1/*.1 $(DESTDIR)$(MANDIR)/man1/
 	install -m 644 man/man3/*.3 $(DESTDIR)$(MANDIR)/man3/
 	install -m 644 man/man7/*.7 $(DESTDIR)$(MANDIR)/man7/
+	install -m 644 LICENSE README.md $(DESTDIR)$(DOCDIR)/
 
 clean:
 	rm -rf build build-san forkless.pc

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * bench.c - the side-by-side spawn benchmark: sweeps and measurement.
  *

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * bench.h - `forkless bench`: what each way of creating a process costs,
  * measured side by side in one run.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * methods.c - the ways of creating a process that the benchmark compares.
  *

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * report.c - the benchmark's output: the table on stdout, the summary of
  * ratios, the JSON file and the gnuplot plots.

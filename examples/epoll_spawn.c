@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * epoll_spawn.c - keep N spawns in flight from one thread that never blocks.
  *

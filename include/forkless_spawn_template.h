@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * forkless_spawn_template.h - the spawn-template UAPI of Li Chen's RFC, on forkless.
  *

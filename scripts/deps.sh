@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: MIT
 # deps.sh - install what a make target needs on Debian, when it is missing.
 #
 #   scripts/deps.sh check    strace (the no-fork proof), binutils (nm), ninja and

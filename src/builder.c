@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * builder.c - the process builder front end: fl_pidfd_open(0, FL_PIDFD_EMPTY),
  * fl_pidfd_config(), fl_pidfd_spawn_run(), and waiting/killing on its handle.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * child.c - the child executor: everything the new process does before exec.
  *

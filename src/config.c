@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * config.c - the configuration keys of fl_pidfd_config().
  *

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * launch_embryo.c - the embryo launcher: processes that exist before they run.
  *

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * launch_vfork.c - the default launcher: a vfork-style clone on a private stack.
  *

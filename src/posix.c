@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * posix.c - posix_spawn() on top of the builder: the POSIX front end.
  *

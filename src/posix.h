@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * posix.h - the POSIX front end's view of glibc's spawn objects.
  *

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * posix_actions.c - posix_spawn_file_actions_t and posix_spawnattr_t, in
  * glibc's own memory layout.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * preload.c - the LD_PRELOAD shim: libc's posix_spawn family, through forkless.
  *

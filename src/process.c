@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * process.c - the one-call form fl_spawn() and error formatting.
  */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * run.c - turn a configuration and per-run arguments into a spec, and launch.
  *

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 /*
  * sys_clone.S - clone3() with a child function, for the vfork launcher.
  *

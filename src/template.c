@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * template.c - spawn templates: check an executable once, launch it many times.
  *

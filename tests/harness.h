@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * harness.h - the test harness, in the style of the kernel's kselftest_harness.h.
  *

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * main.c - the harness: registry, per-test process with timeout, TAP output,
  * leak checks (fds and children) after each test, helper dispatch.

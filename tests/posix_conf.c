@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * posix_conf.c - the POSIX conformance program: one posix_spawn scenario per
  * run, deterministic observations on stdout, against any implementation.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * rfc_example.c - a program written against the spawn-template UAPI of Li
  * Chen's RFC ("exec: add spawn templates for repeated executable startup"),

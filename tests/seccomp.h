@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * seccomp.h - seccomp filters that make this process look like an older or
  * locked-down kernel, so each fallback of the library is exercised for real.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * test_attrs.c - every process attribute a builder can configure, as the
  * child sees it.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * test_basic.c - the builder's life cycle and the handle's semantics.
  */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * test_cli.c - the forkless(1) tool, run as users run it.
  *

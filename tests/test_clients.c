@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * test_clients.c - real programs under the LD_PRELOAD shim.
  *

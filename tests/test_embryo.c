@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * test_embryo.c - the embryo launcher: processes that exist before they run
  * (fl_pidfd_open(0, FL_PIDFD_EMPTY | FL_PIDFD_EMBRYO)).

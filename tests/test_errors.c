@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * test_errors.c - every bad input gets a clear error, with its stage, and
  * leaves nothing behind (the harness checks fds and children after each).

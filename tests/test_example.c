@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * test_example.c - the programs in examples/ build and do what they say.
  *

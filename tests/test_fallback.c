@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * test_fallback.c - each kernel feature the library uses can be refused;
  * seccomp filters refuse them here and the fallback (or a clear error) is

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * test_fds.c - descriptor hygiene and the actions.
  */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * test_leak.c - repeated spawns leak nothing: no fd (the harness checks), no
  * child, no heap, no mapping (the per-thread stack is reused).

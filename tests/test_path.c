@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * test_path.c - $PATH search for a bare name, with execvp(3)'s precedence:
  * EACCES is remembered and reported only if no later directory has the

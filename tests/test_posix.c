@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * test_posix.c - POSIX conformance of the posix_spawn front end, tested
  * differentially: one rule per scenario, run by build/tests/posix-conf

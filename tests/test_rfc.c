@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * test_rfc.c - the RFC compatibility header <forkless_spawn_template.h>.
  *

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * test_signals.c - signals around the window between clone and exec: the
  * child never runs a caller's handler (with CLONE_CLEAR_SIGHAND and with the

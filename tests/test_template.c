@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * test_template.c - spawn templates: fl_spawn_template_create() and
  * fl_spawn_template_spawn(), the builder key "template" and the pidfd

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * forkless.c - the command-line tool: run one command through the builder.
  *
