@@ -32,7 +32,7 @@ B         := build
 SANFLAGS  :=
 endif
 
-LIB_SRC   := src/builder.c src/config.c src/run.c src/process.c src/launch_vfork.c src/launch_embryo.c \
+LIB_SRC   := src/handle.c src/builder.c src/config.c src/run.c src/process.c src/launch_vfork.c src/launch_embryo.c \
              src/posix.c src/posix_actions.c src/template.c
 CHILD_SRC := src/child.c
 LIB_OBJ   := $(LIB_SRC:src/%.c=$(B)/obj/%.o) $(B)/obj/child.o $(B)/obj/sys_clone.o
@@ -45,7 +45,8 @@ TEST_OBJ  := $(TEST_SRC:tests/%.c=$(B)/obj/tests/%.o) $(B)/obj/tests/main.o $(B)
 BENCH_SRC := $(wildcard bench/*.c)
 
 all: $(B)/libforkless.a $(B)/libforkless.so $(B)/libforkless-preload.so $(B)/forkless \
-     $(B)/tests/forkless-test $(B)/tests/posix-conf $(B)/true-static forkless.pc
+     $(B)/tests/forkless-test $(B)/tests/posix-conf $(B)/true-static forkless.pc \
+     $(B)/tests/libnss_flslow.so.2
 
 # The child executor runs between clone and exec: no sanitizer runtime there,
 # and no loop turned into a libc call.
@@ -71,7 +72,7 @@ $(B)/libforkless.a: $(LIB_OBJ)
 	rm -f $@ && ar rcs $@ $^
 $(SO): $(PIC_OBJ) src/libforkless.map
 	$(CC) -shared -Wl,-soname,$(SONAME) -Wl,--version-script=src/libforkless.map \
-	      -Wl,-z,defs -Wl,-z,now $(SANFLAGS) -o $@ $(PIC_OBJ) -lpthread
+	      -Wl,-z,defs -Wl,-z,now -Wl,-z,nodelete $(SANFLAGS) -o $@ $(PIC_OBJ) -lpthread
 $(B)/libforkless.so: $(SO)
 	ln -sf $(notdir $(SO)) $(B)/$(SONAME) && ln -sf $(SONAME) $@
 
@@ -83,7 +84,7 @@ $(B)/obj/shim/%.o: src/%.c
 	@mkdir -p $(@D)
 	$(CC) $(ALLCFLAGS) -fvisibility=hidden -fPIC -c -o $@ $<
 $(B)/libforkless-preload.so: $(SHIM_OBJ) src/preload.map
-	$(CC) -shared -Wl,--version-script=src/preload.map -Wl,-z,defs -Wl,-z,now \
+	$(CC) -shared -Wl,--version-script=src/preload.map -Wl,-z,defs -Wl,-z,now -Wl,-z,nodelete \
 	      -o $@ $(SHIM_OBJ) -lpthread
 
 $(B)/forkless: tools/forkless.c $(BENCH_SRC) bench/bench.h $(B)/libforkless.a
@@ -97,6 +98,11 @@ $(B)/obj/tests/%.o: tests/%.c
 $(B)/tests/forkless-test: $(TEST_OBJ) $(B)/libforkless.so
 	@mkdir -p $(@D)
 	$(CC) $(SANFLAGS) -o $@ $(TEST_OBJ) -L$(B) -lforkless -Wl,-rpath,'$$ORIGIN/..' -lpthread
+
+# An NSS module whose lookup blocks until released (test_embed.c).
+$(B)/tests/libnss_flslow.so.2: tests/nss_flslow.c
+	@mkdir -p $(@D)
+	$(CC) $(ALLCFLAGS) -shared -fPIC -Wl,-soname,libnss_flslow.so.2 -o $@ $<
 
 # The POSIX conformance program: one scenario per run, observations on
 # stdout, against glibc (alone or under the shim) or fl_posix_spawn.

@@ -3,12 +3,12 @@
  * builder.c - the process builder front end: fl_pidfd_open(0, FL_PIDFD_EMPTY),
  * fl_pidfd_config(), fl_pidfd_spawn_run(), and waiting/killing on its handle.
  *
- * A handle is a memfd (O_CLOEXEC) whose inode identifies it; the library keeps
- * its configuration in a table indexed by fd number and checks, on every call,
- * that the fd still refers to that memfd (the number may have been closed and
- * reused) and that the caller is the process that created it (a forked child
- * gets a copy of the fd and of the table, and must not use either).  After a
- * successful run the child's pidfd is dup3()'d onto the handle's number.
+ * A builder handle is a memfd (O_CLOEXEC), an embryo handle the embryo's
+ * pidfd; both live in the handle table (handle.c), which checks identity
+ * and owner on every call.  After a successful run the child's pidfd is
+ * dup3()'d onto the builder handle's number, if that number still is the
+ * handle.  h->lock guards a handle's state and configuration; a run reads
+ * the configuration without it (B_RUNNING keeps it unchanged).
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -23,6 +23,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "handle.h"
 #include "internal.h"
 #include "sys.h"
 
@@ -40,6 +41,7 @@ struct emb {
 	struct fl_error err;
 	char *path;          /* FL_SPAWN_ASYNC: copies that outlive the run call */
 	char **argv, **envp;
+	char *search;        /* FL_SPAWN_ASYNC: the $PATH the run searches */
 	struct fl_action *actions;
 	size_t nactions;
 	struct emb *next;    /* released while still on its way to exec */
@@ -48,199 +50,65 @@ struct emb {
 };
 
 /* Embryos whose handle is gone but which still use their memory. */
+static pthread_mutex_t pending_lock = PTHREAD_MUTEX_INITIALIZER;
 static struct emb *pending;
 
-/* A table entry: a builder, or (tmpl set) a spawn template's handle. */
+/* A builder or embryo handle; h->lock guards the rest. */
 struct builder {
-	dev_t dev;
-	ino_t ino;
-	pid_t owner;
+	struct fl__handle h;
 	int state;
-	int refs; /* the table's reference plus waiters' */
 	struct fl__config cfg;
-	struct fl__template *tmpl;
-	int mark; /* templates: F_SETOWN value of our open file (0: none, O_PATH) */
 	struct emb *emb; /* embryo handles */
 };
 
-static void emb_release(struct emb *m, bool ours);
+static void emb_release(struct emb *m);
 static void emb_reap_pending(void);
 
-static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
-static pthread_cond_t state_changed = PTHREAD_COND_INITIALIZER;
-static struct builder **table;
-static size_t table_len;
-
-static void builder_put(struct builder *b)
+/* The last reference is gone (handle.c).  Not ours: a fork child's copy of
+ * its creator's entry, whose fds and embryo are the creator's. */
+static void builder_free(struct fl__handle *h, bool ours)
 {
-	if (--b->refs == 0) {
-		if (b->tmpl)
-			fl__template_release(b->tmpl);
-		if (b->emb) {
-			/* the embryo may still read the configuration: it goes with it */
-			b->emb->cfg = b->cfg;
-			fl__config_init(&b->cfg);
-			emb_release(b->emb, b->owner == getpid());
-		}
-		fl__config_free(&b->cfg);
-		free(b);
-	}
-}
+	struct builder *b = (struct builder *)h;
 
-/* Drop the table's entry for fd (lock held); self is getpid(). */
-static void table_drop_as(int fd, pid_t self)
-{
-	struct builder *b = table[fd];
-
-	table[fd] = NULL;
-	/* Another process's entry (we are a fork child) holds fds and memory
-	 * that are copies: release only what is ours to release, the memory. */
-	if (b->owner != self) {
+	if (!ours) {
 		b->cfg.execfd = b->cfg.cwd_fd = b->cfg.ctty_fd = b->cfg.cgroup_fd = -1;
 		b->cfg.tmpl_fd = -1;
-		b->tmpl = NULL; /* a copy: the creator frees its own */
-		b->cfg.tmpl = NULL;
-		b->emb = NULL; /* the embryo is the creator's child, not ours */
+		b->cfg.tmpl = NULL; /* a copy: the creator frees its own */
+		b->emb = NULL;
 	}
-	builder_put(b);
-}
-
-static void table_drop(int fd)
-{
-	table_drop_as(fd, getpid());
-}
-
-/* Whether fd is a pidfd: its fdinfo has a "Pid:" line (pidfd_send_signal as a fallback). */
-static int is_pidfd(int fd)
-{
-	char path[48], buf[512];
-	ssize_t n;
-	int f;
-
-	snprintf(path, sizeof(path), "/proc/self/fdinfo/%d", fd);
-	f = open(path, O_RDONLY | O_CLOEXEC);
-	if (f < 0) {
-		long r = fl__sys4(__NR_pidfd_send_signal, fd, 0, NULL, 0);
-		return r == 0 || r == -ESRCH || r == -EPERM;
+	if (b->emb) {
+		/* the embryo may still read the configuration: it goes with it */
+		b->emb->cfg = b->cfg;
+		fl__config_init(&b->cfg);
+		emb_release(b->emb);
 	}
-	n = read(f, buf, sizeof(buf) - 1);
-	close(f);
-	buf[n > 0 ? n : 0] = 0;
-	return strstr(buf, "\nPid:") != NULL;
+	fl__config_free(&b->cfg);
+	free(b);
 }
 
 /*
- * Find the builder of fd (lock held).  Errors: -ENOENT not a builder (no
- * system call made when the slot is empty), -EBADF not open, -EBADFD
- * created by another process.
+ * The builder or embryo handle fd, with a reference.  Errors: -EBADF not
+ * open, -EBADFD created by another process, -EBUSY a pidfd (a started
+ * process), -EINVAL any other fd (a template handle too).
  */
-static int lookup(int fd, struct builder **ret)
+static int get_builder(int fd, struct builder **ret)
 {
-	struct stat st;
-	struct builder *b;
+	struct fl__handle *h;
+	int r = fl__handle_get(fd, &h);
 
-	if (fd < 0)
-		return -EBADF;
-	b = (size_t)fd < table_len ? table[fd] : NULL;
-	if (!b)
-		return -ENOENT;
-	if (fstat(fd, &st) < 0) {
-		table_drop(fd);
-		return -EBADF;
+	if (r == 0 && !(h->kind & (FL__H_BUILDER | FL__H_EMBRYO))) {
+		fl__handle_put(h);
+		return -EINVAL;
 	}
-	/* A template handle is the executable's own fd: the same file opened
-	 * again at the same number has our F_SETOWN mark only if it is ours. */
-	if (b->dev != st.st_dev || b->ino != st.st_ino ||
-	    (b->mark && fcntl(fd, F_GETOWN) != b->mark)) {
-		table_drop(fd); /* closed and the number reused */
-		return -ENOENT;
+	if (r == 0) {
+		*ret = (struct builder *)h;
+		return 0;
 	}
-	if (b->owner != getpid())
-		return -EBADFD;
-	*ret = b;
-	return 0;
-}
-
-/* lookup() for calls that need a builder: -EBUSY for a started process, -EINVAL for any other fd. */
-static int lookup_builder(int fd, struct builder **ret)
-{
-	int r = lookup(fd, ret);
-
-	if (r == 0 && (*ret)->tmpl)
-		return -EINVAL; /* a template handle */
 	if (r != -ENOENT)
 		return r;
 	if (fcntl(fd, F_GETFD) < 0)
 		return -EBADF;
-	return is_pidfd(fd) ? -EBUSY : -EINVAL;
-}
-
-/*
- * Release the entries whose fd was closed (lock held).  A handle closed
- * with close(2) leaves its configuration here, fds included, until its
- * number is reused or this sweep runs, at every fl_pidfd_open(0,
- * FL_PIDFD_EMPTY) and fl_spawn_template_create(), and at every 8th embryo
- * open (an fstat per live handle would cost more than the rest of handing
- * out a reserved embryo).
- */
-static void sweep(pid_t self)
-{
-	struct stat st;
-
-	emb_reap_pending();
-	for (size_t i = 0; i < table_len; i++) {
-		struct builder *b = table[i];
-		if (!b || b->owner != self)
-			continue;
-		if (fstat((int)i, &st) < 0 || b->dev != st.st_dev || b->ino != st.st_ino ||
-		    (b->mark && fcntl((int)i, F_GETOWN) != b->mark))
-			table_drop_as((int)i, self);
-	}
-}
-
-static int table_insert(int fd, struct builder *b, pid_t self)
-{
-	if ((size_t)fd >= table_len) {
-		size_t n = table_len ? table_len : 64;
-		while (n <= (size_t)fd)
-			n *= 2;
-		struct builder **t = realloc(table, n * sizeof(*t));
-		if (!t)
-			return -ENOMEM;
-		memset(t + table_len, 0, (n - table_len) * sizeof(*t));
-		table = t;
-		table_len = n;
-	}
-	if (table[fd])
-		table_drop_as(fd, self); /* a stale entry: that handle was closed */
-	table[fd] = b;
-	return 0;
-}
-
-/* Enter b for handle fd (identity from fstat, owned by this process, one
- * reference); sweeps closed handles first.  0 or -errno. */
-static int register_entry(int fd, struct builder *b, int state)
-{
-	static unsigned int embryos;
-	struct stat st;
-	int r;
-
-	if (fstat(fd, &st) < 0)
-		return -errno;
-	b->dev = st.st_dev;
-	b->ino = st.st_ino;
-	b->owner = getpid();
-	b->state = state;
-	b->refs = 1;
-	fl__config_init(&b->cfg);
-	pthread_mutex_lock(&lock);
-	if (!b->emb || ++embryos % 8 == 0)
-		sweep(b->owner);
-	else
-		emb_reap_pending();
-	r = table_insert(fd, b, b->owner);
-	pthread_mutex_unlock(&lock);
-	return r;
+	return fl__fd_is_pidfd(fd, NULL) ? -EBUSY : -EINVAL;
 }
 
 static int open_empty(void)
@@ -250,13 +118,15 @@ static int open_empty(void)
 
 	if (!b)
 		return -ENOMEM;
+	fl__config_init(&b->cfg);
 	fd = memfd_create("forkless-builder", MFD_CLOEXEC);
 	if (fd < 0) {
 		r = -errno;
 		free(b);
 		return r;
 	}
-	r = register_entry(fd, b, B_CONFIG);
+	b->state = B_CONFIG;
+	r = fl__handle_add(fd, &b->h, FL__H_BUILDER, 0, builder_free);
 	if (r < 0) {
 		close(fd);
 		free(b);
@@ -273,9 +143,10 @@ static void emb_free_copies(struct emb *m)
 	free(m->path);
 	free(m->argv);
 	free(m->envp);
+	free(m->search);
 	fl__actions_free(m->actions, m->nactions);
 	free(m->keep);
-	m->path = NULL, m->argv = m->envp = NULL, m->actions = NULL, m->keep = NULL;
+	m->path = m->search = NULL, m->argv = m->envp = NULL, m->actions = NULL, m->keep = NULL;
 }
 
 /*
@@ -283,15 +154,18 @@ static void emb_free_copies(struct emb *m)
  * exit and reaped; the control block and stack are freed only once the
  * embryo no longer uses them (its mm released); otherwise they stay.
  */
-static void emb_release(struct emb *m, bool ours)
+static void emb_release(struct emb *m)
 {
-	if (!ours)
-		return;
 	if (!m->started)
 		fl__embryo_kill(m->ctl);
 	if (!fl__embryo_done(m->ctl, 0)) {
+		int cs;
+		pthread_setcancelstate(PTHREAD_CANCEL_DISABLE, &cs);
+		pthread_mutex_lock(&pending_lock);
 		m->next = pending; /* still on its way to exec: freed later */
 		pending = m;
+		pthread_mutex_unlock(&pending_lock);
+		pthread_setcancelstate(cs, NULL);
 		return;
 	}
 	fl__embryo_free(m->ctl);
@@ -299,9 +173,14 @@ static void emb_release(struct emb *m, bool ours)
 	free(m);
 }
 
-/* Free the released embryos that are done (lock held). */
+/* Free the released embryos that are done. */
 static void emb_reap_pending(void)
 {
+	struct emb *done = NULL;
+	int cs;
+
+	pthread_setcancelstate(PTHREAD_CANCEL_DISABLE, &cs);
+	pthread_mutex_lock(&pending_lock);
 	for (struct emb **p = &pending; *p;) {
 		struct emb *m = *p;
 		if (!fl__embryo_done(m->ctl, 0)) {
@@ -309,6 +188,14 @@ static void emb_reap_pending(void)
 			continue;
 		}
 		*p = m->next;
+		m->next = done;
+		done = m;
+	}
+	pthread_mutex_unlock(&pending_lock);
+	pthread_setcancelstate(cs, NULL);
+	while (done) {
+		struct emb *m = done;
+		done = m->next;
 		fl__embryo_free(m->ctl);
 		emb_free_copies(m);
 		free(m);
@@ -321,16 +208,19 @@ static int open_embryo(void)
 	struct emb *m = calloc(1, sizeof(*m));
 	int fd = -1, r;
 
+	emb_reap_pending();
 	if (m)
 		fl__config_init(&m->cfg); /* its fds are -1, not 0 */
 	if (!b || !m) {
 		r = -ENOMEM;
 		goto out_free;
 	}
+	fl__config_init(&b->cfg);
 	if ((r = fl__embryo_new(&m->ctl, &fd)) < 0)
 		goto out_free;
 	b->emb = m;
-	r = register_entry(fd, b, B_CONFIG);
+	b->state = B_CONFIG;
+	r = fl__handle_add(fd, &b->h, FL__H_EMBRYO, m->ctl->pid, builder_free);
 	if (r < 0) {
 		fl__embryo_kill(m->ctl);
 		fl__embryo_free(m->ctl);
@@ -446,6 +336,14 @@ static int emb_run(int fd, struct builder *b, struct fl_spawn_args *a, struct fl
 	}
 	if ((r = fl__prepare(&b->cfg, a, &m->spec, &m->keep, e)) < 0)
 		return r;
+	/* $PATH is read now, for a run that searches after this call returns */
+	if ((a->flags & FL_SPAWN_ASYNC) && m->spec.search) {
+		if (!(m->search = strdup(m->spec.search))) {
+			e->err = ENOMEM, e->stage = FL_STAGE_CONFIG;
+			return -ENOMEM;
+		}
+		m->spec.search = m->search;
+	}
 	m->spec.set &= ~m->eager; /* already done, by the embryo itself */
 	m->spec.mode |= FL__MODE_EMBRYO | FL__MODE_FILES_SHARED | m->ctl->mode;
 	m->spec.errfd = -1;
@@ -466,30 +364,31 @@ FL__EXPORT int fl_pidfd_spawn_result(int fd, struct fl_error *ret_error)
 {
 	struct builder *b;
 	struct fl_error e = { 0, FL_STAGE_NONE, -1 };
-	int r;
+	int cs, r;
 
-	pthread_mutex_lock(&lock);
-	r = lookup(fd, &b);
-	if (r == -ENOENT)
-		r = fcntl(fd, F_GETFD) < 0 ? -EBADF : -EINVAL;
-	else if (r == 0 && (!b->emb || !b->emb->async))
+	r = get_builder(fd, &b);
+	if (r == -EBUSY)
+		r = -EINVAL; /* a plain pidfd */
+	if (r < 0)
+		return r;
+	cs = fl__handle_lock(&b->h);
+	struct emb *m = b->emb;
+	if (!m || !m->async) {
 		r = -EINVAL;
-	if (r == 0) {
-		struct emb *m = b->emb;
-		if (!m->known && !fl__embryo_done(m->ctl, 0)) {
-			r = -EINPROGRESS;
-		} else {
-			if (!m->known) {
-				/* reaped through the handle: the caller may have
-				 * reaped it already, and the pid be another's */
-				m->result = fl__outcome_reap(&m->rep, m->ctl->pid, -1, NULL, fd, &m->err);
-				m->known = true;
-			}
-			r = m->result;
-			e = m->err;
+	} else if (!m->known && !fl__embryo_done(m->ctl, 0)) {
+		r = -EINPROGRESS;
+	} else {
+		if (!m->known) {
+			/* reaped through the handle: the caller may have reaped
+			 * it already, and the pid be another's */
+			m->result = fl__outcome_reap(&m->rep, m->ctl->pid, -1, NULL, fd, &m->err);
+			m->known = true;
 		}
+		r = m->result;
+		e = m->err;
 	}
-	pthread_mutex_unlock(&lock);
+	fl__handle_unlock(&b->h, cs);
+	fl__handle_put(&b->h);
 	if (r < 0 && r != -EINPROGRESS && ret_error && e.err)
 		*ret_error = e;
 	return r;
@@ -497,31 +396,36 @@ FL__EXPORT int fl_pidfd_spawn_result(int fd, struct fl_error *ret_error)
 
 FL__EXPORT int fl_pidfd_open(pid_t pid, unsigned int flags)
 {
+	int cs, r = -EINVAL;
+
+	pthread_setcancelstate(PTHREAD_CANCEL_DISABLE, &cs);
 	if (pid == 0 && flags == FL_PIDFD_EMPTY)
-		return open_empty();
-	if (pid == 0 && flags == (FL_PIDFD_EMPTY | FL_PIDFD_EMBRYO))
-		return open_embryo();
-	if (pid > 0 && flags == 0) {
-		long r = fl__sys2(__NR_pidfd_open, pid, 0);
-		return (int)r; /* pidfds are always O_CLOEXEC */
-	}
-	return -EINVAL;
+		r = open_empty();
+	else if (pid == 0 && flags == (FL_PIDFD_EMPTY | FL_PIDFD_EMBRYO))
+		r = open_embryo();
+	else if (pid > 0 && flags == 0)
+		r = (int)fl__sys2(__NR_pidfd_open, pid, 0); /* pidfds are always O_CLOEXEC */
+	pthread_setcancelstate(cs, NULL);
+	return r;
 }
 
 FL__EXPORT int fl_pidfd_config(int fd, unsigned int cmd, const char *key,
 			       const void *value, int aux)
 {
 	struct builder *b;
-	int r;
+	int cs, r;
 
-	pthread_mutex_lock(&lock);
-	r = lookup_builder(fd, &b);
-	if (r == 0 && b->state != B_CONFIG)
+	if ((r = get_builder(fd, &b)) < 0)
+		return r;
+	/* the handle's own lock: a slow name lookup here stalls no other handle */
+	cs = fl__handle_lock(&b->h);
+	if (b->state != B_CONFIG)
 		r = -EBUSY;
-	else if (r == 0)
+	else
 		r = b->emb ? emb_config(b, cmd, key, value, aux)
 			   : fl__config_apply(&b->cfg, cmd, key, value, aux);
-	pthread_mutex_unlock(&lock);
+	fl__handle_unlock(&b->h, cs);
+	fl__handle_put(&b->h);
 	return r;
 }
 
@@ -552,45 +456,64 @@ int fl__copy_spawn_args(struct fl_spawn_args *out, const struct fl_spawn_args *a
 }
 
 /*
- * The end of a run (takes the lock): record the handle's state, drop the
- * run's reference, and take the entry out of the table when the fd is a
- * plain pidfd now (leave).  A spent builder's configuration is freed at once.
+ * The handle becomes the child's pidfd, at the same number, if the number
+ * still is the handle: one closed meanwhile (by another thread) may now be
+ * anyone's fd, and is left alone; the pidfd is then the caller's at a
+ * number of its own (*a->pidfd), or closed.  (h->lock held: a waiter sees
+ * the new state and the new fd together.)
  */
-static int run_finish(int fd, struct builder *b, const struct fl_spawn_args *a, int r, bool leave)
+static void become_pidfd(int fd, struct builder *b, int pidfd, const struct fl_spawn_args *a)
 {
-	if (r >= 0 && a->pidfd)
-		*a->pidfd = fd;
-	pthread_mutex_lock(&lock);
+	if (fl__handle_replace(fd, &b->h, pidfd, O_CLOEXEC, false) == 0) {
+		close(pidfd);
+		if (a->pidfd)
+			*a->pidfd = fd;
+	} else if (a->pidfd) {
+		*a->pidfd = pidfd;
+	} else {
+		close(pidfd);
+	}
+}
+
+/*
+ * The end of a run: the handle becomes the pidfd (pidfd >= 0), its state is
+ * recorded, its waiters woken, the run's reference dropped.  A spent
+ * builder's configuration is freed at once.
+ */
+static int run_finish(int fd, struct builder *b, int r, int pidfd, const struct fl_spawn_args *a)
+{
+	int cs = fl__handle_lock(&b->h);
+
+	if (r >= 0 && pidfd >= 0)
+		become_pidfd(fd, b, pidfd, a);
 	b->state = r >= 0 ? B_STARTED : B_SPENT;
 	if (r < 0 && !b->emb)
 		fl__config_free(&b->cfg); /* spent: release its fds now (an embryo's may be in use) */
-	if (leave && (size_t)fd < table_len && table[fd] == b) {
-		table[fd] = NULL;
-		builder_put(b);
-	}
-	pthread_cond_broadcast(&state_changed);
-	builder_put(b);
-	pthread_mutex_unlock(&lock);
+	pthread_cond_broadcast(&b->h.changed);
+	fl__handle_unlock(&b->h, cs);
+	fl__handle_put(&b->h);
 	return r;
 }
 
-FL__EXPORT int fl_pidfd_spawn_run(int fd, struct fl_spawn_args *args, size_t size)
+static int spawn_run(int fd, struct fl_spawn_args *args, size_t size)
 {
-	struct fl_error scratch, *e = args && size >= FL_SPAWN_ARGS_SIZE_VER0 && args->error
-					      ? args->error : &scratch;
+	struct fl_error scratch, *e = args && size >= FL_SPAWN_ARGS_SIZE_VER0 && size <= 4096 &&
+					      args->error ? args->error : &scratch;
 	struct fl_spawn_args a;
 	struct builder *b;
-	int pidfd = -1, r;
+	int pidfd = -1, cs, r;
 
-	pthread_mutex_lock(&lock);
-	r = lookup_builder(fd, &b);
-	if (r == 0 && b->state != B_CONFIG)
-		r = -EBUSY;
+	r = get_builder(fd, &b);
 	if (r == 0) {
-		b->state = B_RUNNING; /* config and a second run now get -EBUSY */
-		b->refs++;
+		cs = fl__handle_lock(&b->h);
+		if (b->state != B_CONFIG)
+			r = -EBUSY;
+		else
+			b->state = B_RUNNING; /* config and a second run now get -EBUSY */
+		fl__handle_unlock(&b->h, cs);
+		if (r < 0)
+			fl__handle_put(&b->h);
 	}
-	pthread_mutex_unlock(&lock);
 	e->err = 0;
 	e->stage = FL_STAGE_NONE;
 	e->index = -1;
@@ -599,6 +522,7 @@ FL__EXPORT int fl_pidfd_spawn_run(int fd, struct fl_spawn_args *args, size_t siz
 		e->stage = FL_STAGE_CONFIG;
 		return r;
 	}
+	/* the configuration is read without the lock: B_RUNNING keeps it still */
 	r = fl__copy_spawn_args(&a, args, size);
 	if (r < 0) {
 		e->err = -r;
@@ -610,52 +534,72 @@ FL__EXPORT int fl_pidfd_spawn_run(int fd, struct fl_spawn_args *args, size_t siz
 		} else {
 			r = emb_run(fd, b, &a, e);
 		}
-		/* the handle already is the pidfd; an async run stays until collected */
-		return run_finish(fd, b, &a, r, !b->emb->async);
+		if (r >= 0 && a.pidfd)
+			*a.pidfd = fd; /* the handle already is the pidfd */
+		if (!b->emb->async)
+			fl__handle_remove(fd, &b->h); /* an ordinary pidfd now */
+		/* an async run stays until collected */
+		return run_finish(fd, b, r, -1, &a);
 	} else if (b->cfg.tmpl) {
 		r = fl__template_run(b->cfg.tmpl, -1, b->cfg.tmpl_fd, &b->cfg, &a, &pidfd, e);
 	} else {
 		r = fl__run(&b->cfg, &a, &pidfd, e);
 	}
-	if (r >= 0) {
-		/* The handle becomes the pidfd, at the same number. */
-		dup3(pidfd, fd, O_CLOEXEC);
-		close(pidfd);
-	}
-	return run_finish(fd, b, &a, r, r >= 0);
+	return run_finish(fd, b, r, pidfd, &a);
+}
+
+FL__EXPORT int fl_pidfd_spawn_run(int fd, struct fl_spawn_args *args, size_t size)
+{
+	int cs, r;
+
+	/* like posix_spawn: no cancellation inside (a run half done is a child
+	 * nobody knows of) */
+	pthread_setcancelstate(PTHREAD_CANCEL_DISABLE, &cs);
+	r = spawn_run(fd, args, size);
+	pthread_setcancelstate(cs, NULL);
+	return r;
+}
+
+static bool started_or_spent(struct fl__handle *h)
+{
+	int st = ((struct builder *)h)->state;
+	return st == B_STARTED || st == B_SPENT;
 }
 
 /*
- * For wait: 1 if fd is a started process (a pidfd), 0 if a builder that
- * started meanwhile, or -errno.  Waits for a builder to start unless nohang.
+ * For wait: 1 if fd is a started process (a pidfd), 0 if a builder not
+ * started (nohang), or -errno.  Waits for a builder to start unless nohang;
+ * a cancellation point then.
  */
 static int wait_started(int fd, int nohang)
 {
+	struct fl__handle *h;
 	struct builder *b;
-	int r;
+	int cs, r;
 
-	pthread_mutex_lock(&lock);
-	r = lookup(fd, &b);
-	if (r == -ENOENT) {
-		pthread_mutex_unlock(&lock);
-		return 1; /* not a builder: let waitid(P_PIDFD) judge the fd */
+	r = fl__handle_get(fd, &h);
+	if (r == -ENOENT)
+		return 1; /* not a handle: let waitid(P_PIDFD) judge the fd */
+	if (r < 0)
+		return r;
+	if (h->kind != FL__H_BUILDER) {
+		fl__handle_put(h);
+		/* an embryo is a real process from the start: waitid waits for
+		 * start and exit */
+		return h->kind == FL__H_EMBRYO ? 1 : -EINVAL;
 	}
-	if (r == 0 && b->tmpl)
-		r = -EINVAL;
-	if (r == 0 && b->emb) {
-		pthread_mutex_unlock(&lock);
-		return 1; /* a real process from the start: waitid waits for start and exit */
-	}
-	if (r == 0 && nohang) {
-		r = b->state == B_SPENT ? -ECHILD : 0;
-	} else if (r == 0) {
-		b->refs++;
-		while (b->state == B_CONFIG || b->state == B_RUNNING)
-			pthread_cond_wait(&state_changed, &lock);
+	b = (struct builder *)h;
+	cs = fl__handle_lock(h);
+	if (nohang)
+		r = started_or_spent(h) ? 0 : -EAGAIN;
+	else
+		r = fl__handle_wait(fd, h, started_or_spent, cs);
+	if (r == 0)
 		r = b->state == B_STARTED ? 1 : -ECHILD;
-		builder_put(b);
-	}
-	pthread_mutex_unlock(&lock);
+	else if (r == -EAGAIN)
+		r = 0; /* not started: nothing to report yet */
+	fl__handle_unlock(h, cs);
+	fl__handle_put(h);
 	return r;
 }
 
@@ -689,7 +633,9 @@ FL__EXPORT int fl_pidfd_wait(int fd, int *ret_status, int flags)
 	if (r <= 0)
 		return r;
 	memset(&si, 0, sizeof(si));
-	r = (int)fl__sys5(__NR_waitid, P_PIDFD, fd, &si, flags | WEXITED, NULL);
+	/* libc's waitid: a cancellation point, as waitpid(2) is; nothing of
+	 * the library is held here */
+	r = waitid((idtype_t)P_PIDFD, (id_t)fd, &si, flags | WEXITED) < 0 ? -errno : 0;
 	if (r == -EBADF && fcntl(fd, F_GETFD) >= 0)
 		return -EINVAL; /* open, but not a pidfd */
 	if (r < 0)
@@ -701,42 +647,25 @@ FL__EXPORT int fl_pidfd_wait(int fd, int *ret_status, int flags)
 	return si.si_pid;
 }
 
-/* The pid a pidfd refers to (its fdinfo "Pid:" line), 0 once the process
- * is reaped (fdinfo then says -1 or 0), or -errno. */
-static pid_t pidfd_pid(int fd)
-{
-	char path[48], buf[512], *p;
-	ssize_t n;
-	int f;
-
-	snprintf(path, sizeof(path), "/proc/self/fdinfo/%d", fd);
-	f = open(path, O_RDONLY | O_CLOEXEC);
-	if (f < 0)
-		return -errno;
-	n = read(f, buf, sizeof(buf) - 1);
-	close(f);
-	buf[n > 0 ? n : 0] = 0;
-	p = strstr(buf, "\nPid:");
-	if (!p)
-		return -EBADF; /* not a pidfd: what pidfd_send_signal says */
-	pid_t pid = (pid_t)atoi(p + 5);
-	return pid > 0 ? pid : 0;
-}
-
 FL__EXPORT int fl_pidfd_kill(int fd, int sig)
 {
-	struct builder *b;
-	int r;
+	struct fl__handle *h;
+	int cs, r;
 
-	pthread_mutex_lock(&lock);
-	r = lookup(fd, &b);
-	if (r == 0 && b->tmpl)
-		r = -EBADF; /* not a pidfd */
-	if (r == 0 && b->emb && b->emb->started)
-		r = -ENOENT; /* running: an ordinary pidfd */
-	pthread_mutex_unlock(&lock);
-	if (r == 0)
-		return -ESRCH; /* not started: there is no process to signal */
+	r = fl__handle_get(fd, &h);
+	if (r == 0) {
+		struct builder *b = (struct builder *)h;
+		if (h->kind == FL__H_TEMPLATE) {
+			r = -EBADF; /* not a pidfd */
+		} else {
+			cs = fl__handle_lock(h);
+			/* a started embryo is an ordinary pidfd; anything else
+			 * has no process to signal yet */
+			r = b->emb && b->emb->started ? -ENOENT : -ESRCH;
+			fl__handle_unlock(h, cs);
+		}
+		fl__handle_put(h);
+	}
 	if (r != -ENOENT)
 		return r;
 	r = (int)fl__sys4(__NR_pidfd_send_signal, fd, sig, NULL, 0);
@@ -747,101 +676,46 @@ FL__EXPORT int fl_pidfd_kill(int fd, int sig)
 	 * fdinfo names.  Exact for our own unreaped children (a zombie keeps
 	 * its pid); for other processes the usual pid-reuse race applies.
 	 */
-	pid_t pid = pidfd_pid(fd);
+	pid_t pid = 0;
+	if (!fl__fd_is_pidfd(fd, &pid))
+		return -EBADF; /* not open, or not a pidfd: what pidfd_send_signal says */
 	if (pid <= 0)
-		return pid == 0 ? -ESRCH : pid == -ENOENT ? -EBADF : pid;
+		return pid == 0 ? -ESRCH : -ENOSYS;
 	return kill(pid, sig) < 0 ? -errno : 0;
 }
 
-/* ---- template handles -------------------------------------------------- */
+/* ---- for template.c ----------------------------------------------------- */
 
 int fl__builder_config_copy(int fd, struct fl__config *ret)
 {
 	struct builder *b;
-	int r;
+	int cs, r;
 
-	pthread_mutex_lock(&lock);
-	r = lookup_builder(fd, &b);
-	if (r == 0)
-		r = b->state == B_CONFIG ? fl__config_copy(ret, &b->cfg) : -EBUSY;
-	pthread_mutex_unlock(&lock);
+	if ((r = get_builder(fd, &b)) < 0)
+		return r;
+	cs = fl__handle_lock(&b->h);
+	r = b->state == B_CONFIG ? fl__config_copy(ret, &b->cfg) : -EBUSY;
+	fl__handle_unlock(&b->h, cs);
+	fl__handle_put(&b->h);
 	return r;
 }
 
-int fl__template_register(int fd, struct fl__template *t)
+static void builder_atfork_child(void)
 {
-	struct builder *b = calloc(1, sizeof(*b));
-	int r;
-
-	if (!b)
-		return -ENOMEM;
-	b->tmpl = t;
-	if (fcntl(fd, F_SETOWN, getpid()) == 0) /* fails on O_PATH: no mark then */
-		b->mark = getpid();
-	r = register_entry(fd, b, B_SPENT); /* never runs as a builder */
-	if (r < 0)
-		free(b);
-	return r;
+	pthread_mutex_init(&pending_lock, NULL);
+	pending = NULL; /* the creator's embryos, not ours */
 }
 
-int fl__template_acquire(int fd, struct fl__template **ret, bool locked)
+__attribute__((constructor)) static void builder_init(void)
 {
-	struct builder *b;
-	int r;
-
-	if (!locked)
-		pthread_mutex_lock(&lock);
-	r = lookup(fd, &b);
-	if (r == -ENOENT)
-		r = fcntl(fd, F_GETFD) < 0 ? -EBADF : -EINVAL;
-	else if (r == 0 && !b->tmpl)
-		r = -EINVAL; /* a builder */
-	if (r == 0) {
-		fl__template_get(b->tmpl);
-		*ret = b->tmpl;
-	}
-	if (!locked)
-		pthread_mutex_unlock(&lock);
-	return r;
-}
-
-int fl__template_repoint(int fd, int newfd, int cloexec)
-{
-	struct stat st;
-	int r = 0;
-
-	pthread_mutex_lock(&lock);
-	if (fstat(newfd, &st) < 0 || (size_t)fd >= table_len || !table[fd] || !table[fd]->tmpl) {
-		r = -EBADF;
-	} else if (dup3(newfd, fd, cloexec ? O_CLOEXEC : 0) < 0) {
-		r = -errno;
-	} else {
-		table[fd]->dev = st.st_dev;
-		table[fd]->ino = st.st_ino;
-		table[fd]->mark = fcntl(fd, F_SETOWN, getpid()) == 0 ? getpid() : 0;
-	}
-	pthread_mutex_unlock(&lock);
-	return r;
+	pthread_atfork(NULL, NULL, builder_atfork_child);
 }
 
 /* At exit, free what handles the program never ran (for leak checkers). */
 __attribute__((destructor)) static void builder_cleanup(void)
 {
-	pthread_mutex_lock(&lock);
-	for (size_t i = 0; i < table_len; i++)
-		if (table[i] && table[i]->refs == 1)
-			table_drop((int)i);
-	if (table) {
-		int busy = 0;
-		for (size_t i = 0; i < table_len; i++)
-			busy |= table[i] != NULL;
-		if (!busy) {
-			free(table);
-			table = NULL;
-			table_len = 0;
-		}
-	}
-	pthread_mutex_unlock(&lock);
+	fl__handle_cleanup();
+	emb_reap_pending();
 	fl__reserve_cleanup();
 	fl__vfork_release_stack();
 }

@@ -832,7 +832,7 @@ static int set_template(struct fl__config *c, const struct key *k, unsigned int 
 	}
 	if (cmd != FL_CONFIG_SET_FD)
 		return -EINVAL;
-	if ((r = fl__template_acquire(aux, &t, true)) < 0) /* fl_pidfd_config holds the lock */
+	if ((r = fl__template_acquire(aux, &t)) < 0)
 		return r;
 	if ((fd = get_fd(aux)) < 0) {
 		fl__template_release(t);

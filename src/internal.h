@@ -91,18 +91,14 @@ int fl__copy_spawn_args(struct fl_spawn_args *out, const struct fl_spawn_args *a
 /* Deep copy of the configuration of builder handle fd (not started). */
 int fl__builder_config_copy(int fd, struct fl__config *ret);
 
-/* ---- templates (template.c; their handles live in builder.c's table) ---- */
+/* ---- templates (template.c; their handles live in handle.c's table) ---- */
 
 struct fl__template;
-/* Register t for fd (a template handle); -errno on failure. */
-int fl__template_register(int fd, struct fl__template *t);
-/* Take a reference to the template of fd.  locked: the table lock is held
- * (the config key).  -EBADF, -EINVAL not a template, -EBADFD foreign. */
-int fl__template_acquire(int fd, struct fl__template **ret, bool locked);
+/* Take a reference to the template of fd.  -EBADF, -EINVAL not a
+ * template, -EBADFD foreign. */
+int fl__template_acquire(int fd, struct fl__template **ret);
 void fl__template_get(struct fl__template *t);
 void fl__template_release(struct fl__template *t);
-/* Point handle fd at newfd's file (FL_TEMPLATE_FOLLOW_PATH). */
-int fl__template_repoint(int fd, int newfd, int cloexec);
 /* Run t: the one template spawn path (fl_spawn_template_spawn and the
  * builder key).  base is the configuration to start from, execfd our fd of
  * the file (-1: t's handle fd is tfd). */

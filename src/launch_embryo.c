@@ -22,6 +22,7 @@
  */
 #define _GNU_SOURCE
 #include <errno.h>
+#include <fcntl.h>
 #include <linux/futex.h>
 #include <pthread.h>
 #include <sched.h>
@@ -70,6 +71,7 @@ static struct fl__embryo *embryo_alloc(void)
 	}
 	struct fl__embryo *e = (struct fl__embryo *)((char *)p + BLOCK_SIZE - CTL_SPACE);
 	memset(e, 0, sizeof(*e));
+	e->pidfd = -1;
 	return e;
 }
 
@@ -80,6 +82,8 @@ void fl__embryo_free(struct fl__embryo *e)
 
 	if (!e)
 		return;
+	if (e->pidfd >= 0)
+		close(e->pidfd);
 	p = block_base(e);
 	pthread_mutex_lock(&pool_lock);
 	if (pool_n < POOL_MAX) {
@@ -158,8 +162,10 @@ static int embryo_clone(struct fl__embryo *e, int (*fn)(void *), int *ret_pidfd)
 	if (pid < 0)
 		return (int)pid;
 	e->pid = (pid_t)pid;
-	if (ret_pidfd)
+	if (ret_pidfd) {
 		*ret_pidfd = pidfd;
+		e->pidfd = fcntl(pidfd, F_DUPFD_CLOEXEC, 3); /* -1: reaped by pid */
+	}
 	return 0;
 }
 
@@ -182,9 +188,14 @@ long fl__embryo_op(struct fl__embryo *e, int op, const void *ptr, long arg, long
 	return e->op_result;
 }
 
-/* Release the embryo into its run (spec and report set in e->arg). */
+/* Release the embryo into its run (spec and report set in e->arg): from
+ * now on the caller reaps it, through its handle. */
 void fl__embryo_start(struct fl__embryo *e)
 {
+	if (e->pidfd >= 0) {
+		close(e->pidfd);
+		e->pidfd = -1;
+	}
 	__atomic_store_n(&e->cmd, FL__EMB_RUN, __ATOMIC_RELEASE);
 	futex(&e->cmd, FUTEX_WAKE_PRIVATE, 1, NULL);
 }
@@ -205,19 +216,37 @@ int fl__embryo_done(struct fl__embryo *e, int block)
 		 * that died before tid was stored (clone() fallback) */
 		if (futex(&e->tid, FUTEX_WAIT, tid, &tick) == -ETIMEDOUT) {
 			si.si_pid = 0;
-			if (waitid(P_PID, (id_t)e->pid, &si, WEXITED | WNOHANG | WNOWAIT | __WALL) == 0 &&
+			if (waitid(e->pidfd >= 0 ? (idtype_t)P_PIDFD : P_PID,
+				   e->pidfd >= 0 ? (id_t)e->pidfd : (id_t)e->pid, &si,
+				   WEXITED | WNOHANG | WNOWAIT | __WALL) == 0 &&
 			    si.si_pid == e->pid)
 				return 1;
 		}
 	}
 }
 
-static void reap(pid_t pid)
+/*
+ * Reap e: through our pidfd of it, so that a program that reaped it first
+ * (a wait for any child) cannot make us reap another process that got its
+ * pid.  By pid only for the reserve's nursery and a spare killed before it
+ * was handed out, which have no pidfd (the nursery clones spares with the
+ * classic clone's one tid slot; both move into the spawn server).
+ */
+static void reap(struct fl__embryo *e)
 {
+	siginfo_t si;
 	int st;
 
-	/* ECHILD: the program reaped it already (a wait for any child) */
-	while (waitpid(pid, &st, __WALL) < 0 && errno == EINTR)
+	if (e->pidfd >= 0) {
+		while (waitid((idtype_t)P_PIDFD, (id_t)e->pidfd, &si, WEXITED | __WALL) < 0 &&
+		       errno == EINTR)
+			;
+		close(e->pidfd);
+		e->pidfd = -1;
+		return;
+	}
+	/* ECHILD: the program reaped it already */
+	while (waitpid(e->pid, &st, __WALL) < 0 && errno == EINTR)
 		;
 }
 
@@ -227,7 +256,7 @@ void fl__embryo_kill(struct fl__embryo *e)
 {
 	__atomic_store_n(&e->cmd, FL__EMB_EXIT, __ATOMIC_RELEASE);
 	futex(&e->cmd, FUTEX_WAKE_PRIVATE, 1, NULL);
-	reap(e->pid);
+	reap(e);
 	__atomic_store_n(&e->tid, 0, __ATOMIC_RELEASE); /* reaped: its mm is gone */
 }
 
@@ -277,7 +306,7 @@ static void reserve_end(void)
 	__atomic_store_n(&reserve.quit, 1, __ATOMIC_RELEASE);
 	kick();
 	fl__embryo_done(nursery, 1);
-	reap(nursery->pid);
+	reap(nursery);
 	fl__embryo_free(nursery);
 	nursery = NULL;
 	/* the nursery is gone: every slot is ours */
@@ -292,7 +321,7 @@ static void reserve_end(void)
 			if (e->tid)
 				fl__embryo_kill(e);
 			else
-				reap(e->pid); /* died with its creator thread */
+				reap(e); /* died with its creator thread */
 		}
 		fl__embryo_free(e);
 	}
@@ -340,7 +369,7 @@ static struct fl__embryo *reserve_take(int *ret_pidfd, int *err)
 			slot_refill(i);
 			starved = true;
 		} else if (st == FL__SPARE_READY && __atomic_load_n(&e->tid, __ATOMIC_ACQUIRE) == 0) {
-			reap(e->pid); /* killed while it waited */
+			reap(e); /* killed while it waited */
 			fl__embryo_free(e);
 			slot_refill(i);
 			starved = true;
@@ -351,6 +380,7 @@ static struct fl__embryo *reserve_take(int *ret_pidfd, int *err)
 				break;
 			}
 			*ret_pidfd = (int)fd;
+			e->pidfd = fcntl((int)fd, F_DUPFD_CLOEXEC, 3);
 			got = e;
 			got->mode = nursery->mode; /* it copied the nursery's handlers */
 			slot_refill(i); /* the spare kicks the nursery when it runs */
@@ -385,7 +415,19 @@ int fl__embryo_new(struct fl__embryo **ret, int *ret_pidfd)
 	return 0;
 }
 
+static int embryo_reserve(unsigned int n, unsigned int flags);
+
 FL__EXPORT int fl_embryo_reserve(unsigned int n, unsigned int flags)
+{
+	int cs, r;
+
+	pthread_setcancelstate(PTHREAD_CANCEL_DISABLE, &cs);
+	r = embryo_reserve(n, flags);
+	pthread_setcancelstate(cs, NULL);
+	return r;
+}
+
+static int embryo_reserve(unsigned int n, unsigned int flags)
 {
 	int r = 0;
 
@@ -440,6 +482,30 @@ FL__EXPORT int fl_embryo_reserve(unsigned int n, unsigned int flags)
 out:
 	pthread_mutex_unlock(&reserve_lock);
 	return r;
+}
+
+/* fork(): the pool is taken around it, so the child's copy is whole; the
+ * reserve's lock may be held by a thread the child does not have (the
+ * reserve is not the child's anyway: reserve_owner). */
+static void atfork_prepare(void)
+{
+	pthread_mutex_lock(&pool_lock);
+}
+
+static void atfork_parent(void)
+{
+	pthread_mutex_unlock(&pool_lock);
+}
+
+static void atfork_child(void)
+{
+	pthread_mutex_init(&pool_lock, NULL);
+	pthread_mutex_init(&reserve_lock, NULL);
+}
+
+__attribute__((constructor)) static void embryo_init(void)
+{
+	pthread_atfork(atfork_prepare, atfork_parent, atfork_child);
 }
 
 /* At exit: end the reserve, so that no spare outlives a clean exit.  Not

@@ -14,6 +14,7 @@
  */
 #define _GNU_SOURCE
 #include <errno.h>
+#include <pthread.h>
 #include <fcntl.h>
 #include <signal.h>
 #include <stdlib.h>
@@ -124,7 +125,7 @@ static int convert_actions(const posix_spawn_file_actions_t *fa, struct fl_actio
 	return 0;
 }
 
-int fl__posix_spawn(pid_t *ret_pid, int *ret_pidfd, const char *path,
+static int posix_spawn_body(pid_t *ret_pid, int *ret_pidfd, const char *path,
 		    const posix_spawn_file_actions_t *fa, const posix_spawnattr_t *attr,
 		    char *const argv[], char *const envp[], int search, struct fl_error *ret_error)
 {
@@ -169,6 +170,19 @@ out:
 	free(acts);
 	free(opens);
 	fl__config_free(&c);
+	return r;
+}
+
+int fl__posix_spawn(pid_t *ret_pid, int *ret_pidfd, const char *path,
+		    const posix_spawn_file_actions_t *fa, const posix_spawnattr_t *attr,
+		    char *const argv[], char *const envp[], int search, struct fl_error *ret_error)
+{
+	int cs, r;
+
+	/* as glibc and musl: no cancellation inside a spawn */
+	pthread_setcancelstate(PTHREAD_CANCEL_DISABLE, &cs);
+	r = posix_spawn_body(ret_pid, ret_pidfd, path, fa, attr, argv, envp, search, ret_error);
+	pthread_setcancelstate(cs, NULL);
 	return r;
 }
 

@@ -9,6 +9,7 @@
  */
 #define _GNU_SOURCE
 #include <errno.h>
+#include <pthread.h>
 #include <fcntl.h>
 #include <linux/close_range.h>
 #include <stdlib.h>
@@ -200,10 +201,14 @@ int fl__run(const struct fl__config *c, const struct fl_spawn_args *a,
 
 	if (a->flags & FL_SPAWN_ASYNC)
 		return fail_at(e, EINVAL, FL_STAGE_CONFIG, -1); /* embryos only */
-	if ((r = fl__prepare(c, a, &s, &keep, e)) < 0)
-		return r;
-	r = fl__launch_vfork(&s, ret_pidfd, e);
-	free(keep);
+	/* no cancellation inside a spawn, as in posix_spawn(3) */
+	int cs;
+	pthread_setcancelstate(PTHREAD_CANCEL_DISABLE, &cs);
+	if ((r = fl__prepare(c, a, &s, &keep, e)) >= 0) {
+		r = fl__launch_vfork(&s, ret_pidfd, e);
+		free(keep);
+	}
+	pthread_setcancelstate(cs, NULL);
 	return r;
 }
 

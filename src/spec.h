@@ -135,6 +135,7 @@ struct fl__embryo {
 	pid_t parent_pid;      /* the caller's pid: the death-signal race check */
 	pid_t creator_tid;     /* the thread it dies with: the exec check */
 	pid_t pid;             /* set by whoever cloned it */
+	int pidfd;             /* the library's own pidfd of it, to reap by (-1: none) */
 	uint32_t mode;         /* FL__MODE_SIGHAND_CLEARED if its handlers are default */
 	long clone_err;        /* a spare whose clone failed: -errno */
 	int sched_restore;     /* waits as SCHED_BATCH: back to SCHED_OTHER at the run */

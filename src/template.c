@@ -26,6 +26,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "handle.h"
 #include "internal.h"
 #include "sys.h"
 
@@ -69,6 +70,57 @@ void fl__template_release(struct fl__template *t)
 {
 	if (atomic_fetch_sub(&t->refs, 1) == 1)
 		fl__template_free(t);
+}
+
+/* A template handle: the executable's fd, in the handle table. */
+struct thandle {
+	struct fl__handle h;
+	struct fl__template *t;
+};
+
+static void thandle_free(struct fl__handle *h, bool ours)
+{
+	struct thandle *th = (struct thandle *)h;
+
+	if (ours) /* else a fork child's copy: the creator frees its own */
+		fl__template_release(th->t);
+	free(th);
+}
+
+int fl__template_acquire(int fd, struct fl__template **ret)
+{
+	struct fl__handle *h;
+	int r = fl__handle_get(fd, &h);
+
+	if (r == -ENOENT)
+		return fcntl(fd, F_GETFD) < 0 ? -EBADF : -EINVAL;
+	if (r < 0)
+		return r;
+	if (h->kind == FL__H_TEMPLATE) {
+		*ret = ((struct thandle *)h)->t;
+		fl__template_get(*ret);
+	} else {
+		r = -EINVAL; /* a builder */
+	}
+	fl__handle_put(h);
+	return r;
+}
+
+/* Point template handle fd at newfd's file (FL_TEMPLATE_FOLLOW_PATH), if fd
+ * still is t's handle. */
+static int repoint(int fd, struct fl__template *t, int newfd, int cloexec)
+{
+	struct fl__handle *h;
+	int r = fl__handle_get(fd, &h);
+
+	if (r < 0)
+		return r;
+	if (h->kind == FL__H_TEMPLATE && ((struct thandle *)h)->t == t)
+		r = fl__handle_replace(fd, h, newfd, cloexec ? O_CLOEXEC : 0, true);
+	else
+		r = -EBADF;
+	fl__handle_put(h);
+	return r;
 }
 
 void fl__template_free(struct fl__template *t)
@@ -321,7 +373,7 @@ static int take_defaults(struct fl__template *t, const struct fl_template_args *
 	return 0;
 }
 
-FL__EXPORT int fl_spawn_template_create(struct fl_template_args *args, size_t size)
+static int template_create(struct fl_template_args *args, size_t size)
 {
 	struct fl_error scratch, *e = &scratch;
 	struct fl_template_args a;
@@ -349,8 +401,10 @@ FL__EXPORT int fl_spawn_template_create(struct fl_template_args *args, size_t si
 		r = fail(e, errno, FL_TCHECK_OPEN);
 		goto out_free;
 	}
-	if ((r = fl__template_register(fd, t)) < 0) {
-		fail(e, -r, FL_TCHECK_ARGS);
+	struct thandle *th = calloc(1, sizeof(*th));
+	if (!th || (th->t = t, r = fl__handle_add(fd, &th->h, FL__H_TEMPLATE, 0, thandle_free)) < 0) {
+		fail(e, th ? -r : ENOMEM, FL_TCHECK_ARGS);
+		free(th);
 		goto out_free;
 	}
 	return fd;
@@ -410,7 +464,7 @@ static int follow(struct fl__template *t, int tfd, int *ret_fd, bool *ret_script
 		return r;
 	}
 	*ret_script = script;
-	if (tfd >= 0 && fl__template_repoint(tfd, fd, !(t->flags & FL_TEMPLATE_NO_CLOEXEC)) == 0) {
+	if (tfd >= 0 && repoint(tfd, t, fd, !(t->flags & FL_TEMPLATE_NO_CLOEXEC)) == 0) {
 		pthread_mutex_lock(&t->id_lock);
 		t->id = now; /* the handle now holds the new file */
 		t->script = script;
@@ -477,7 +531,7 @@ int fl__template_run(struct fl__template *t, int tfd, int execfd, const struct f
 	return r;
 }
 
-FL__EXPORT int fl_spawn_template_spawn(int tfd, struct fl_spawn_args *args, size_t size)
+static int template_spawn(int tfd, struct fl_spawn_args *args, size_t size)
 {
 	struct fl_error scratch, *e = &scratch;
 	struct fl_spawn_args a;
@@ -490,7 +544,7 @@ FL__EXPORT int fl_spawn_template_spawn(int tfd, struct fl_spawn_args *args, size
 	*e = (struct fl_error){ 0, FL_STAGE_NONE, -1 };
 	if (r < 0)
 		return fail(e, -r, FL_TCHECK_ARGS);
-	if ((r = fl__template_acquire(tfd, &t, false)) < 0) {
+	if ((r = fl__template_acquire(tfd, &t)) < 0) {
 		e->err = -r;
 		e->stage = FL_STAGE_CONFIG;
 		return r;
@@ -499,5 +553,25 @@ FL__EXPORT int fl_spawn_template_spawn(int tfd, struct fl_spawn_args *args, size
 	if (r >= 0 && a.pidfd)
 		*a.pidfd = pidfd;
 	fl__template_release(t);
+	return r;
+}
+
+FL__EXPORT int fl_spawn_template_create(struct fl_template_args *args, size_t size)
+{
+	int cs, r;
+
+	pthread_setcancelstate(PTHREAD_CANCEL_DISABLE, &cs);
+	r = template_create(args, size);
+	pthread_setcancelstate(cs, NULL);
+	return r;
+}
+
+FL__EXPORT int fl_spawn_template_spawn(int tfd, struct fl_spawn_args *args, size_t size)
+{
+	int cs, r;
+
+	pthread_setcancelstate(PTHREAD_CANCEL_DISABLE, &cs);
+	r = template_spawn(tfd, args, size);
+	pthread_setcancelstate(cs, NULL);
 	return r;
 }
