@@ -42,11 +42,11 @@ SONAME    := libforkless.so.$(SOVERSION)
 SO        := $(B)/libforkless.so.$(VERSION)
 TEST_SRC  := $(wildcard tests/test_*.c)
 TEST_OBJ  := $(TEST_SRC:tests/%.c=$(B)/obj/tests/%.o) $(B)/obj/tests/main.o $(B)/obj/tests/seccomp.o
-BENCH_SRC := $(wildcard bench/*.c)
+BENCH_SRC := bench/bench.c bench/methods.c bench/measure.c bench/report.c
 
 all: $(B)/libforkless.a $(B)/libforkless.so $(B)/libforkless-preload.so $(B)/forkless \
-     $(B)/tests/forkless-test $(B)/tests/posix-conf $(B)/true-static forkless.pc \
-     $(B)/tests/libnss_flslow.so.2
+     $(B)/tests/forkless-test $(B)/tests/posix-conf $(B)/true-static $(B)/bench-shim \
+     $(B)/bench-reserve $(B)/tests/libnss_flslow.so.2 forkless.pc
 
 # The child executor runs between clone and exec: no sanitizer runtime there,
 # and no loop turned into a libc call.
@@ -90,6 +90,15 @@ $(B)/libforkless-preload.so: $(SHIM_OBJ) src/preload.map
 $(B)/forkless: tools/forkless.c $(BENCH_SRC) bench/bench.h $(B)/libforkless.a
 	@mkdir -p $(@D)
 	$(CC) $(ALLCFLAGS) $(SANFLAGS) -o $@ tools/forkless.c $(BENCH_SRC) $(B)/libforkless.a -lpthread
+
+# The bench's drivers: a method in a process of its own (bench/driver.c).
+# bench-shim is not linked with forkless: the bench starts it with
+# LD_PRELOAD=libforkless-preload.so, as any program is run under the shim.
+$(B)/bench-shim: bench/driver.c bench/measure.c bench/bench.h
+	$(CC) $(ALLCFLAGS) -DDRIVER_SHIM -o $@ bench/driver.c bench/measure.c -lpthread
+$(B)/bench-reserve: bench/driver.c bench/measure.c bench/bench.h $(B)/libforkless.a
+	$(CC) $(ALLCFLAGS) $(SANFLAGS) -DDRIVER_RESERVE -o $@ bench/driver.c bench/measure.c \
+	      $(B)/libforkless.a -lpthread
 
 $(B)/obj/tests/%.o: tests/%.c
 	@mkdir -p $(@D)

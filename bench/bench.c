@@ -31,18 +31,12 @@
 
 struct opts {
 	bool quick;
-	const char *json, *plot;
+	const char *plot;
+	int json; /* opened before the run, or -1 */
 	const char *methods, *targets, *sweeps;
 	double cell_s; /* time budget of one cell */
 	int samples;   /* wanted per method per cell */
 };
-
-static double now_us(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ts.tv_sec * 1e6 + ts.tv_nsec / 1e3;
-}
 
 static bool listed(const char *list, const char *name)
 {
@@ -74,28 +68,17 @@ static double pct(double *v, int n, double p)
 struct series {
 	const struct bench_method *m;
 	double *lat, *blk;
-	int n;
+	int n, failed;
 	double spent_us; /* this method's share of the cell's time */
+	double setup_us;
 };
 
 static int one_sample(const struct bench_method *m, const struct bench_target *t,
 		      double *lat, double *blk)
 {
-	if (m->enter)
-		m->enter();
-	double t0 = now_us();
-	pid_t pid = m->spawn(t);
-	double t1 = now_us();
-	int st;
-
-	if (pid < 0)
-		return (int)pid;
-	while (waitpid(pid, &st, 0) < 0 && errno == EINTR)
-		;
-	*lat = now_us() - t0;
-	bench_reaped(pid);
-	*blk = t1 - t0;
-	return WIFEXITED(st) && WEXITSTATUS(st) == 0 ? 0 : -ECHILD;
+	if (!m->spawn)
+		return bench_driver_sample(m, t, lat, blk);
+	return bench_sample(m->spawn, t, lat, blk);
 }
 
 /* Ratios against posix_spawn's row of the same cell; then print and keep. */
@@ -104,10 +87,10 @@ static void publish(struct bench_report *rep, struct bench_result *r, size_t n, 
 	const struct bench_result *b = NULL;
 
 	for (size_t i = 0; i < n; i++)
-		if (!strcmp(r[i].method, "posix_spawn"))
+		if (!strcmp(r[i].method, "posix_spawn") && !r[i].skip)
 			b = &r[i];
 	for (size_t i = 0; i < n; i++) {
-		if (b && b->median_us > 0 && b->spawns_per_s > 0) {
+		if (b && b->median_us > 0 && b->spawns_per_s > 0 && !r[i].skip) {
 			r[i].ratio = rate ? r[i].spawns_per_s / b->spawns_per_s
 					  : r[i].median_us / b->median_us;
 			r[i].spawns_ratio = r[i].spawns_per_s / b->spawns_per_s;
@@ -121,7 +104,7 @@ static void publish(struct bench_report *rep, struct bench_result *r, size_t n, 
 static void finish(struct bench_report *rep, struct series *s, size_t ns,
 		   const struct bench_target *t, const char *sweep, double value, const char *unit)
 {
-	struct bench_result r[16];
+	struct bench_result r[32];
 
 	for (size_t i = 0; i < ns; i++) {
 		double sum = 0;
@@ -129,130 +112,180 @@ static void finish(struct bench_report *rep, struct series *s, size_t ns,
 			sum += s[i].lat[k];
 		r[i] = (struct bench_result){
 			.method = s[i].m->name, .target = t->name, .sweep = sweep,
-			.value = value, .unit = unit, .samples = s[i].n,
+			.value = value, .unit = unit, .samples = s[i].n, .failed = s[i].failed,
 			.p10_us = pct(s[i].lat, s[i].n, 0.1), .median_us = pct(s[i].lat, s[i].n, 0.5),
 			.p90_us = pct(s[i].lat, s[i].n, 0.9), .blocked_us = pct(s[i].blk, s[i].n, 0.5),
-			.spawns_per_s = s[i].n ? 1e6 * s[i].n / sum : 0,
+			.spawns_per_s = s[i].n ? 1e6 * s[i].n / sum : 0, .setup_us = s[i].setup_us,
 		};
 	}
 	publish(rep, r, ns, false);
 }
 
-/* Interleaved rounds of every method until each has its samples or time is up. */
+/* A method that cannot run in this cell: shown as such, never dropped. */
+static void left_out(struct bench_report *rep, const struct bench_method *m,
+		     const struct bench_target *t, const char *sweep, double value,
+		     const char *unit, int err, const char *what)
+{
+	static char why[32][96];
+	static int next;
+	char *w = why[next++ % 32];
+	snprintf(w, 96, "%s fails: %s", what, strerror(-err));
+	fprintf(stderr, "bench: %s on %s: %s; left out\n", m->name, t->name, w);
+	struct bench_result r = { .method = m->name, .target = t->name, .sweep = sweep,
+				  .value = value, .unit = unit, .skip = w };
+	printf("  %-14s skipped: %s\n", m->name, w);
+	bench_add(rep, &r);
+}
+
+/* Cell setup (untimed): a template made, a driver's setup; 0 or -errno. */
+static int begin(const struct bench_method *m, const struct bench_target *t, double *setup)
+{
+	*setup = 0;
+	if (m->cell_begin && (*setup = m->cell_begin(t)) < 0)
+		return (int)*setup;
+	return 0;
+}
+
+/* Interleaved rounds of every method until each has its samples or time is
+ * up; the order rotates each round (A B C, B C A, ...). */
 static void run_cell(struct bench_report *rep, const struct opts *o, const struct bench_target *t,
 		     const char *sweep, double value, const char *unit, const char *cond)
 {
-	struct series s[16];
+	struct series s[32];
 	size_t ns = 0;
 	int want = o->samples, warm = o->quick ? 1 : 5, min = 5;
 	double lat, blk;
 
 	report_table_header(t->name, sweep, cond);
-	for (size_t i = 0; i < bench_nmethods && ns < 16; i++) {
-		if (!listed(o->methods, bench_methods[i].name))
+	for (size_t i = 0; i < bench_nmethods && ns < 32; i++) {
+		const struct bench_method *m = &bench_methods[i];
+		double setup;
+		int r;
+		if (!listed(o->methods, m->name))
 			continue;
-		s[ns] = (struct series){ &bench_methods[i], calloc((size_t)want, sizeof(double)),
-					 calloc((size_t)want, sizeof(double)), 0, 0 };
-		for (int k = 0, r; k < warm; k++)
-			if ((r = one_sample(s[ns].m, t, &lat, &blk)) < 0) {
-				fprintf(stderr, "bench: %s on %s fails (%s); left out\n", s[ns].m->name,
-					t->name, strerror(-r));
-				free(s[ns].lat), free(s[ns].blk);
-				goto next;
-			}
-		ns++;
-next:;
+		if ((r = begin(m, t, &setup)) < 0) {
+			left_out(rep, m, t, sweep, value, unit, r, "setup");
+			continue;
+		}
+		for (int k = 0; k < warm; k++)
+			if ((r = one_sample(m, t, &lat, &blk)) < 0)
+				break;
+		if (r < 0) {
+			if (m->cell_end)
+				m->cell_end();
+			left_out(rep, m, t, sweep, value, unit, r, "warm-up");
+			continue;
+		}
+		s[ns++] = (struct series){ m, calloc((size_t)want, sizeof(double)),
+					   calloc((size_t)want, sizeof(double)), 0, 0, 0,
+					   m->driver ? bench_driver_setup_us(m) : setup };
 	}
 	/* Each method has an equal share of the cell's time, so a slow one
-	 * (fork at 8 GiB) stops at its minimum without starving the others. */
+	 * (fork at 8 GiB) stops at its minimum without starving the others;
+	 * a method that keeps failing stops at as many failures as samples. */
 	double budget = ns ? o->cell_s * 1e6 / (double)ns : 0;
 	for (int round = 0;; round++) {
 		bool more = false;
 		for (size_t k = 0; k < ns; k++) {
 			struct series *x = &s[(k + (size_t)round) % ns];
-			if (x->n >= want || (x->spent_us > budget && x->n >= min))
+			if (x->n >= want || x->failed >= want || (x->spent_us > budget && x->n >= min))
 				continue;
 			more = true;
+			double t0 = bench_now_us();
 			if (one_sample(x->m, t, &lat, &blk) == 0) {
 				x->lat[x->n] = lat;
 				x->blk[x->n++] = blk;
-				x->spent_us += lat;
+			} else {
+				x->failed++; /* counted and shown, not in the figures */
 			}
+			x->spent_us += bench_now_us() - t0;
 		}
 		if (!more)
 			break;
 	}
 	finish(rep, s, ns, t, sweep, value, unit);
-	for (size_t i = 0; i < ns; i++)
+	for (size_t i = 0; i < ns; i++) {
+		if (s[i].m->cell_end)
+			s[i].m->cell_end();
 		free(s[i].lat), free(s[i].blk);
+	}
 }
 
 /* ---- spawns in flight: throughput from one caller thread ---------------- */
 
-/* Keep k children alive at once for total spawns; returns spawns/s and the
- * median blocked time through *blk. */
-static double inflight_round(const struct bench_method *m, const struct bench_target *t,
-			     int k, int total, double *blk_sum)
+static int one_round(const struct bench_method *m, const struct bench_target *t, int k,
+		     int total, struct bench_round *r)
 {
-	if (m->enter)
-		m->enter();
-	double t0 = now_us();
-	int started = 0, live = 0, st;
-
-	while (started < total || live > 0) {
-		while (live < k && started < total) {
-			double a = now_us();
-			pid_t pid = m->spawn(t);
-			*blk_sum += now_us() - a;
-			if (pid < 0)
-				return 0;
-			started++, live++;
-		}
-		pid_t pid = waitpid(-1, &st, 0);
-		if (pid > 0) {
-			bench_reaped(pid);
-			live--;
-		}
-	}
-	return total / ((now_us() - t0) / 1e6);
+	if (!m->spawn)
+		return bench_driver_round(m, t, k, total, r);
+	bench_round(m->spawn, t, k, total, r);
+	return 0;
 }
 
+/* Rounds of total spawns with k alive at once, per method, order rotated
+ * each round: spawns/s is the median of the rounds' rates, blocked the
+ * median over every spawn, failures counted. */
 static void run_inflight(struct bench_report *rep, const struct opts *o,
 			 const struct bench_target *t, int k)
 {
-	struct bench_result r[16];
-	double rates[16][64], blk[16];
-	int nr[16] = { 0 }, total = o->quick ? 16 : 64, ns = 0;
-	const struct bench_method *ms[16];
+	enum { ROUNDS = 64 };
+	struct bench_result r[32];
+	static double rates[32][ROUNDS], blk[32][ROUNDS * BENCH_ROUND_MAX];
+	int nr[32] = { 0 }, nb[32] = { 0 }, failed[32] = { 0 }, total = o->quick ? 16 : 64;
+	int ns = 0, err[32] = { 0 };
+	const struct bench_method *ms[32];
+	double setup[32] = { 0 };
+	struct bench_round br;
 	char cond[32];
 
 	snprintf(cond, sizeof(cond), "%d in flight", k);
 	report_table_header(t->name, "inflight", cond);
-	for (size_t i = 0; i < bench_nmethods; i++)
-		if (listed(o->methods, bench_methods[i].name))
-			ms[ns++] = &bench_methods[i];
-	double deadline = now_us() + o->cell_s * 1e6;
-	for (int round = 0; round < 64; round++) {
+	for (size_t i = 0; i < bench_nmethods && ns < 32; i++) {
+		const struct bench_method *m = &bench_methods[i];
+		int e;
+		if (!listed(o->methods, m->name))
+			continue;
+		if ((e = begin(m, t, &setup[ns])) < 0)
+			left_out(rep, m, t, "inflight", k, "spawns", e, "setup");
+		else
+			ms[ns++] = m;
+	}
+	double deadline = bench_now_us() + o->cell_s * 1e6;
+	for (int round = 0; round < ROUNDS; round++) {
 		for (int i = 0; i < ns; i++) {
 			int j = (i + round) % ns;
-			double b = 0, rate = inflight_round(ms[j], t, k, total, &b);
-			rates[j][nr[j]++] = rate;
-			blk[j] = round ? blk[j] + b / total : b / total;
+			if (err[j])
+				continue;
+			if ((err[j] = one_round(ms[j], t, k, total, &br)) < 0)
+				continue;
+			rates[j][nr[j]++] = br.rate;
+			memcpy(&blk[j][nb[j]], br.blk, (size_t)br.n * sizeof(double));
+			nb[j] += br.n;
+			failed[j] += br.failed;
 		}
-		if (round >= 2 && now_us() > deadline)
+		if (round >= 2 && bench_now_us() > deadline)
 			break;
 	}
+	int n = 0;
 	for (int i = 0; i < ns; i++) {
+		if (ms[i]->cell_end)
+			ms[i]->cell_end();
+		if (err[i] && !nr[i]) {
+			left_out(rep, ms[i], t, "inflight", k, "spawns", err[i], "round");
+			continue;
+		}
 		double med = pct(rates[i], nr[i], 0.5);
-		r[i] = (struct bench_result){
+		r[n] = (struct bench_result){
 			.method = ms[i]->name, .target = t->name, .sweep = "inflight", .value = k,
-			.unit = "spawns", .samples = nr[i] * total, .spawns_per_s = med,
-			.median_us = med > 0 ? 1e6 / med : 0, .blocked_us = blk[i] / nr[i],
+			.unit = "spawns", .samples = nb[i], .failed = failed[i], .spawns_per_s = med,
+			.median_us = med > 0 ? 1e6 / med : 0, .blocked_us = pct(blk[i], nb[i], 0.5),
+			.setup_us = ms[i]->driver ? bench_driver_setup_us(ms[i]) : setup[i],
 		};
-		r[i].p10_us = pct(rates[i], nr[i], 0.9) > 0 ? 1e6 / pct(rates[i], nr[i], 0.9) : 0;
-		r[i].p90_us = pct(rates[i], nr[i], 0.1) > 0 ? 1e6 / pct(rates[i], nr[i], 0.1) : 0;
+		r[n].p10_us = pct(rates[i], nr[i], 0.9) > 0 ? 1e6 / pct(rates[i], nr[i], 0.9) : 0;
+		r[n].p90_us = pct(rates[i], nr[i], 0.1) > 0 ? 1e6 / pct(rates[i], nr[i], 0.1) : 0;
+		n++;
 	}
-	publish(rep, r, (size_t)ns, true);
+	publish(rep, r, (size_t)n, true);
 }
 
 /* ---- parent conditions ------------------------------------------------- */
@@ -279,17 +312,28 @@ static void skip_row(struct bench_report *rep, const struct bench_target *t, con
 	bench_add(rep, &r);
 }
 
-/* Make bytes of fresh memory resident, 4 KiB pages (as most heaps are). */
-static char *resident(size_t bytes)
+/* The processes that hold a condition: the bench and each driver method run. */
+static int holders(const struct opts *o)
 {
-	char *p = mmap(NULL, bytes, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-	if (p == MAP_FAILED)
-		return NULL;
-	madvise(p, bytes, MADV_NOHUGEPAGE);
-	if (madvise(p, bytes, 23 /* MADV_POPULATE_WRITE, 5.14 */) != 0)
-		for (size_t off = 0; off < bytes; off += 4096)
-			p[off] = 1; /* touched: every page resident */
-	return p;
+	int n = 1;
+	for (size_t i = 0; i < bench_nmethods; i++)
+		n += bench_methods[i].driver && listed(o->methods, bench_methods[i].name);
+	return n;
+}
+
+/* Set a condition here and in every driver. */
+static int set_rss(size_t bytes)
+{
+	int r = bench_cond_rss(bytes);
+	bench_drivers_cond(DRV_RSS, r < 0 ? 0 : (double)bytes);
+	return r;
+}
+
+static int set_threads(int n)
+{
+	n = bench_cond_threads(n);
+	bench_drivers_cond(DRV_THREADS, n);
+	return n;
 }
 
 /* The parent grows from 0 to 8 GiB; each step adds to what is resident. */
@@ -297,8 +341,8 @@ static void sweep_rss(struct bench_report *rep, const struct opts *o, const stru
 {
 	static const double gib = 1024.0 * 1024 * 1024;
 	static const double sizes[] = { 0, 0.25, 1, 4, 8 };
-	char *chunk[5] = { 0 };
-	size_t len[5] = { 0 }, have = 0;
+	size_t have = 0;
+	int procs = holders(o);
 
 	for (size_t i = 0; i < sizeof(sizes) / sizeof(sizes[0]); i++) {
 		size_t bytes = (size_t)(sizes[i] * gib);
@@ -310,107 +354,99 @@ static void sweep_rss(struct bench_report *rep, const struct opts *o, const stru
 				 "--quick stops at 4 GiB (making 8 GiB resident is slow on some VMs)");
 			break;
 		}
-		if ((bytes - have) / 1024 > (size_t)mem_available_kb() * 7 / 10) {
+		/* every process that measures holds it: the bench and the drivers */
+		if ((bytes - have) / 1024 * (size_t)procs > (size_t)mem_available_kb() * 7 / 10) {
 			report_table_header(t->name, "rss", cond);
-			skip_row(rep, t, "rss", (double)bytes, "bytes", "not enough free memory");
+			skip_row(rep, t, "rss", (double)bytes, "bytes",
+				 procs > 1 ? "not enough free memory (for the bench and its drivers)"
+					   : "not enough free memory");
 			break;
 		}
-		if (bytes > have) {
-			chunk[i] = resident(bytes - have);
-			if (!chunk[i]) {
-				report_table_header(t->name, "rss", cond);
-				skip_row(rep, t, "rss", (double)bytes, "bytes", "mmap failed");
-				break;
-			}
-			len[i] = bytes - have;
-			have = bytes;
+		if (set_rss(bytes) < 0) {
+			report_table_header(t->name, "rss", cond);
+			skip_row(rep, t, "rss", (double)bytes, "bytes", "mmap failed");
+			break;
 		}
+		have = bytes;
 		run_cell(rep, o, t, "rss", (double)bytes, "bytes", cond);
 	}
-	for (size_t i = 0; i < 5; i++)
-		if (chunk[i])
-			munmap(chunk[i], len[i]);
-}
-
-static atomic_int stop_threads;
-
-static void *busy(void *arg)
-{
-	char *buf = malloc(1 << 20);
-	(void)arg;
-	while (!atomic_load_explicit(&stop_threads, memory_order_relaxed)) {
-		for (size_t off = 0; off < (1 << 20); off += 4096)
-			buf[off]++; /* keep touching memory */
-		struct timespec ts = { 0, 50 * 1000 };
-		nanosleep(&ts, NULL);
-	}
-	free(buf);
-	return NULL;
+	set_rss(0);
 }
 
 static void sweep_threads(struct bench_report *rep, const struct opts *o, const struct bench_target *t)
 {
 	static const int counts[] = { 0, 4, 16, 64 };
 	for (size_t i = 0; i < sizeof(counts) / sizeof(counts[0]); i++) {
-		pthread_t th[64];
-		int n = 0;
 		char cond[64];
-		atomic_store(&stop_threads, 0);
-		while (n < counts[i] && pthread_create(&th[n], NULL, busy, NULL) == 0)
-			n++;
+		int n = set_threads(counts[i]);
 		snprintf(cond, sizeof(cond), "%d busy threads", n);
 		run_cell(rep, o, t, "threads", n, "threads", cond);
-		atomic_store(&stop_threads, 1);
-		while (n > 0)
-			pthread_join(th[--n], NULL);
 	}
+	set_threads(0); /* joined, their stacks and buffers unmapped */
 }
 
-/* Open fds up to count (close-on-exec, as programs open them). */
+/* Open fds (close-on-exec, as programs open them) up to each count. */
 static void sweep_fds(struct bench_report *rep, const struct opts *o, const struct bench_target *t)
 {
 	static const int counts[] = { 10, 1000, 100000 };
-	struct rlimit old, rl;
-	getrlimit(RLIMIT_NOFILE, &old);
 	for (size_t i = 0; i < sizeof(counts) / sizeof(counts[0]); i++) {
-		int want = counts[i], open_now = 3, nopen = 0, *opened;
+		const char *note;
 		char cond[128];
-		const char *note = NULL;
-		rl.rlim_cur = rl.rlim_max = (rlim_t)want + 64;
-		if (old.rlim_max > rl.rlim_max)
-			rl.rlim_max = old.rlim_max;
-		if (rl.rlim_cur > old.rlim_cur && setrlimit(RLIMIT_NOFILE, &rl) < 0) {
-			/* no CAP_SYS_RESOURCE: as many as the hard limit allows */
-			rl.rlim_cur = rl.rlim_max = old.rlim_max;
-			if (setrlimit(RLIMIT_NOFILE, &rl) < 0 || old.rlim_max <= (rlim_t)counts[i - 1] + 64) {
-				snprintf(cond, sizeof(cond), "%d open fds", want);
-				report_table_header(t->name, "fds", cond);
-				skip_row(rep, t, "fds", want, "fds", "cannot raise RLIMIT_NOFILE");
-				continue;
-			}
-			want = (int)old.rlim_max - 64;
-			note = "fewer fds than asked: the hard RLIMIT_NOFILE cannot be raised";
+		int want = bench_cond_fds(counts[i], &note);
+		if (want < 0) {
+			snprintf(cond, sizeof(cond), "%d open fds", counts[i]);
+			report_table_header(t->name, "fds", cond);
+			skip_row(rep, t, "fds", counts[i], "fds", "cannot raise RLIMIT_NOFILE");
+			continue;
 		}
+		bench_drivers_cond(DRV_FDS, counts[i]);
 		snprintf(cond, sizeof(cond), "%d open fds%s", want, note ? " (hard limit)" : "");
-		opened = calloc((size_t)want, sizeof(int));
-		for (; opened && open_now < want; open_now++) {
-			int fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
-			if (fd < 0)
-				break;
-			opened[nopen++] = fd;
-		}
 		if (note)
 			printf("\n  note: %s\n", note);
 		size_t from = rep->n;
 		run_cell(rep, o, t, "fds", want, "fds", cond);
 		for (size_t k = from; k < rep->n; k++)
 			rep->r[k].note = note;
-		/* only ours: a range would also close fds made meanwhile (templates) */
-		while (nopen > 0)
-			close(opened[--nopen]);
-		free(opened);
 	}
-	setrlimit(RLIMIT_NOFILE, &old);
+	const char *note;
+	bench_cond_fds(0, &note);
+	bench_drivers_cond(DRV_FDS, 0);
+}
+
+/* What a sweep could leave behind: resident memory, mappings, threads. */
+struct state {
+	long rss_kb, maps, threads;
+};
+
+static struct state state_now(void)
+{
+	struct state s = { 0 };
+	char line[512];
+	FILE *f = fopen("/proc/self/status", "re");
+	while (f && fgets(line, sizeof(line), f))
+		if (sscanf(line, "VmRSS: %ld", &s.rss_kb) != 1)
+			sscanf(line, "Threads: %ld", &s.threads);
+	if (f)
+		fclose(f);
+	if ((f = fopen("/proc/self/maps", "re")))
+		while (fgets(line, sizeof(line), f))
+			s.maps++;
+	if (f)
+		fclose(f);
+	return s;
+}
+
+/* A sweep that left state behind would slow the next: say so. */
+static void check_state(const char *sweep, const struct state *before)
+{
+	struct state now = state_now();
+	if (now.rss_kb > before->rss_kb + 16384 || now.maps > before->maps + 16 ||
+	    now.threads > before->threads)
+		fprintf(stderr,
+			"bench: the %s sweep left state behind: RSS %ld -> %ld kB, "
+			"%ld -> %ld mappings, %ld -> %ld threads\n",
+			sweep, before->rss_kb, now.rss_kb, before->maps, now.maps, before->threads,
+			now.threads);
 }
 
 /* ---- targets ----------------------------------------------------------- */
@@ -485,6 +521,8 @@ static void cleanup_targets(void)
 
 /* ---- main -------------------------------------------------------------- */
 
+static const char *const sweep_names[] = { "baseline", "rss", "threads", "fds", "inflight" };
+
 static int usage(FILE *f, int code)
 {
 	fprintf(f,
@@ -493,18 +531,71 @@ static int usage(FILE *f, int code)
 		"\n"
 		"Measures, side by side in one run, what each way of creating a process\n"
 		"costs, and prints median, p10, p90 (microseconds from spawn to reaped\n"
-		"exit), spawns/s, the caller's blocked time and the ratio to posix_spawn.\n"
+		"exit), spawns/s, the caller's median blocked time, failed samples and\n"
+		"the ratio to posix_spawn in the same cell.\n"
 		"\n"
 		"  --quick          short run (about 30 s on 2 cores)\n"
 		"  --json FILE      write every result as JSON\n"
 		"  --plot DIR       write PNG plots with gnuplot (and their data) to DIR\n"
 		"  --methods LIST   comma list of: fork_exec,vfork_exec,posix_spawn,\n"
 		"                   posix_spawnp,fl_spawn,fl_spawnp,posix_shim,template,\n"
-		"                   embryo,embryo_async,embryo_reserve\n"
+		"                   template_late,embryo,embryo_async,embryo_reserve\n"
 		"                   (posix_spawn, the baseline, is always run)\n"
 		"  --targets LIST   comma list of: true_static,true_dynamic,git_rev_parse\n"
 		"  --sweep LIST     comma list of: baseline,rss,threads,fds,inflight\n");
 	return code;
+}
+
+/* Every word of a comma list is one of the names; else a usage error. */
+static bool check_list(const char *what, const char *list, const char *const *names,
+		       size_t stride, size_t n)
+{
+	for (const char *p = list; p && *p;) {
+		size_t len = strcspn(p, ",");
+		bool ok = false;
+		for (size_t i = 0; i < n && !ok; i++) {
+			const char *name = *(const char *const *)((const char *)names + i * stride);
+			ok = strlen(name) == len && !strncmp(name, p, len);
+		}
+		if (!ok) {
+			fprintf(stderr, "forkless bench: unknown %s '%.*s'\n"
+					"Try 'forkless bench --help'.\n", what, (int)len, p);
+			return false;
+		}
+		p += len + (p[len] == ',');
+	}
+	return true;
+}
+
+/* The destinations are checked before the run, not after: the JSON file
+ * is opened now, the plot directory made and written to. */
+static bool check_outputs(struct opts *o, const char *json)
+{
+	if (json && (o->json = open(json, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644)) < 0) {
+		fprintf(stderr, "forkless bench: --json %s: %s\n", json, strerror(errno));
+		return false;
+	}
+	if (o->plot) {
+		char probe[4200];
+		struct stat st;
+		int fd = -1;
+		if (mkdir(o->plot, 0755) < 0 && errno != EEXIST)
+			goto fail;
+		if (stat(o->plot, &st) < 0)
+			goto fail;
+		if (!S_ISDIR(st.st_mode)) {
+			errno = ENOTDIR;
+			goto fail;
+		}
+		snprintf(probe, sizeof(probe), "%s/plots.gp", o->plot);
+		if ((fd = open(probe, O_WRONLY | O_CREAT | O_CLOEXEC, 0644)) < 0)
+			goto fail;
+		close(fd);
+	}
+	return true;
+fail:
+	fprintf(stderr, "forkless bench: --plot %s: %s\n", o->plot, strerror(errno));
+	return false;
 }
 
 static void run_all(struct bench_report *rep, const struct opts *o)
@@ -526,12 +617,20 @@ static void run_all(struct bench_report *rep, const struct opts *o)
 		if (o->quick && swept)
 			continue;
 		swept = true;
-		if (listed(o->sweeps, "rss"))
+		/* each sweep undoes its condition fully: checked after each */
+		struct state st = state_now();
+		if (listed(o->sweeps, "rss")) {
 			sweep_rss(rep, o, t);
-		if (listed(o->sweeps, "threads"))
+			check_state("rss", &st);
+		}
+		if (listed(o->sweeps, "threads")) {
 			sweep_threads(rep, o, t);
-		if (listed(o->sweeps, "fds"))
+			check_state("threads", &st);
+		}
+		if (listed(o->sweeps, "fds")) {
 			sweep_fds(rep, o, t);
+			check_state("fds", &st);
+		}
 		if (listed(o->sweeps, "inflight"))
 			for (int k = 1; k <= 8; k *= 2)
 				run_inflight(rep, o, t, k);
@@ -546,15 +645,16 @@ int fl_bench_main(int argc, char **argv)
 		{ "targets", required_argument, 0, 't' }, { "sweep", required_argument, 0, 's' },
 		{ "help", no_argument, 0, 'h' },	  { 0, 0, 0, 0 },
 	};
-	struct opts o = { .cell_s = 4.0, .samples = 400 };
+	struct opts o = { .cell_s = 4.0, .samples = 400, .json = -1 };
 	static char methods[512];
+	const char *json = NULL;
 	int c;
 
 	optind = 1;
 	while ((c = getopt_long(argc, argv, "qj:p:m:t:s:h", lo, NULL)) != -1) {
 		switch (c) {
 		case 'q': o.quick = true, o.cell_s = 0.6, o.samples = 100; break;
-		case 'j': o.json = optarg; break;
+		case 'j': json = optarg; break;
 		case 'p': o.plot = optarg; break;
 		case 'm':
 			snprintf(methods, sizeof(methods), "posix_spawn,%s", optarg); /* the baseline */
@@ -568,14 +668,27 @@ int fl_bench_main(int argc, char **argv)
 	}
 	if (optind < argc)
 		return usage(stderr, 2);
+	/* every name known, every destination writable, before anything is measured */
+	if (!check_list("method", o.methods, &bench_methods[0].name, sizeof(bench_methods[0]),
+			bench_nmethods) ||
+	    !check_list("target", o.targets, &targets[0].name, sizeof(targets[0]),
+			sizeof(targets) / sizeof(targets[0])) ||
+	    !check_list("sweep", o.sweeps, sweep_names, sizeof(sweep_names[0]),
+			sizeof(sweep_names) / sizeof(sweep_names[0])))
+		return 2;
+	if (!check_outputs(&o, json))
+		return 1;
 	bench_devnull = open("/dev/null", O_WRONLY | O_CLOEXEC);
 	setup_targets();
 	struct bench_report rep = { 0 };
 	run_all(&rep, &o);
+	bench_drivers_stop();
 	report_summary(&rep);
 	int r = 0;
-	if (o.json && report_json(&rep, o.json, o.quick) < 0)
+	if (o.json >= 0 && report_json(&rep, o.json, o.quick) < 0) {
+		fprintf(stderr, "forkless bench: --json %s: %s\n", json, strerror(errno));
 		r = 1;
+	}
 	if (o.plot && report_plots(&rep, o.plot) < 0)
 		r = 1;
 	cleanup_targets();

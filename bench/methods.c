@@ -7,12 +7,14 @@
  * work, so the figures compare the mechanisms and nothing else.
  */
 #define _GNU_SOURCE
-#include <dlfcn.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <string.h>
 #include <spawn.h>
 #include <stdlib.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "bench.h"
@@ -20,15 +22,31 @@
 
 int bench_devnull = -1;
 
+/* fork + exec as careful programs write it (Python's subprocess, glibc's
+ * own posix_spawn before 2.24): a close-on-exec pipe tells the parent that
+ * the exec happened or why it failed, so the call returns, as every other
+ * synchronous method's, once the child has exec'ed. */
 static pid_t fork_exec(const struct bench_target *t)
 {
+	int p[2], e = 0;
+
+	if (pipe2(p, O_CLOEXEC) < 0)
+		return -errno;
 	pid_t pid = fork();
 	if (pid == 0) {
 		dup2(bench_devnull, 1);
 		execve(t->path, t->argv, environ);
+		e = errno;
+		(void)!write(p[1], &e, sizeof(e));
 		_exit(127);
 	}
-	return pid < 0 ? -errno : pid;
+	if (pid < 0)
+		e = errno;
+	close(p[1]);
+	if (pid > 0 && read(p[0], &e, sizeof(e)) == (ssize_t)sizeof(e))
+		waitpid(pid, NULL, 0); /* exec failed: reaped here */
+	close(p[0]);
+	return e ? -e : pid;
 }
 
 static pid_t vfork_exec(const struct bench_target *t)
@@ -69,63 +87,78 @@ static pid_t posix_spawnp_m(const struct bench_target *t)
 	return r ? -r : pid;
 }
 
-typedef int spawn_fn(pid_t *, const char *, const posix_spawn_file_actions_t *,
-		     const posix_spawnattr_t *, char *const[], char *const[]);
-
-/* The shim's posix_spawn, as a program running under LD_PRELOAD would call
- * it: loaded from next to the forkless binary. */
-static spawn_fn *shim_posix_spawn(void)
-{
-	static spawn_fn *fn;
-	char path[4200], *slash;
-
-	if (fn)
-		return fn;
-	ssize_t n = readlink("/proc/self/exe", path, sizeof(path) - 40);
-	path[n > 0 ? n : 0] = 0;
-	if ((slash = strrchr(path, '/')))
-		strcpy(slash + 1, "libforkless-preload.so");
-	void *h = dlopen(path, RTLD_NOW | RTLD_LOCAL);
-	if (h)
-		fn = (spawn_fn *)dlsym(h, "posix_spawn");
-	else
-		fprintf(stderr, "bench: %s\n", dlerror());
-	return fn;
-}
-
-static pid_t posix_shim(const struct bench_target *t)
-{
-	spawn_fn *fn = shim_posix_spawn();
-	pid_t pid;
-	if (!fn)
-		return -ENOENT;
-	int r = fn(&pid, t->path, devnull_actions(), NULL, t->argv, environ);
-	return r ? -r : pid;
-}
-
 /* A template per target, made on first use from the bare name: $PATH is
- * searched once, as a program would create it once and spawn many times. */
+ * searched once, as a program would create it once and spawn many times.
+ * Its creation is reported in every cell (setup, paid once). */
+struct tmpl {
+	const struct bench_target *owner;
+	int fd;
+	double setup_us;
+};
+
+static int tmpl_make(struct tmpl *x, const struct bench_target *t)
+{
+	struct fl_template_args ta = { .flags = FL_TEMPLATE_SEARCH_PATH, .execfd = -1,
+				       .filename = t->file, .config_fd = -1 };
+	double t0 = bench_now_us();
+	x->fd = fl_spawn_template_create(&ta, sizeof(ta));
+	x->setup_us = bench_now_us() - t0;
+	x->owner = x->fd >= 0 ? t : NULL;
+	return x->fd;
+}
+
+static pid_t tmpl_spawn(int fd, const struct bench_target *t)
+{
+	struct fl_action a = { .type = FL_ACTION_DUP2, .fd = bench_devnull, .newfd = 1 };
+	struct fl_spawn_args sa = { .argv = t->argv, .envp = environ, .actions = &a, .nactions = 1 };
+	return fl_spawn_template_spawn(fd, &sa, sizeof(sa));
+}
+
+static struct tmpl early[8];
+
+static struct tmpl *early_of(const struct bench_target *t)
+{
+	size_t i = 0;
+	while (i < 8 && early[i].owner && early[i].owner != t)
+		i++;
+	return i < 8 ? &early[i] : NULL;
+}
+
+static double template_begin(const struct bench_target *t)
+{
+	struct tmpl *x = early_of(t);
+	if (!x)
+		return -ENOMEM;
+	if (!x->owner && tmpl_make(x, t) < 0)
+		return x->fd;
+	return x->setup_us;
+}
+
 static pid_t template_m(const struct bench_target *t)
 {
-	static const struct bench_target *owner[8];
-	static int tfd[8];
-	struct fl_action a = { .type = FL_ACTION_DUP2, .fd = bench_devnull, .newfd = 1 };
-	size_t i = 0;
+	struct tmpl *x = early_of(t);
+	return x && x->owner ? tmpl_spawn(x->fd, t) : -EBADF;
+}
 
-	while (i < 8 && owner[i] && owner[i] != t)
-		i++;
-	if (i == 8)
-		return -ENOMEM;
-	if (!owner[i]) {
-		struct fl_template_args ta = { .flags = FL_TEMPLATE_SEARCH_PATH, .execfd = -1,
-					       .filename = t->file, .config_fd = -1 };
-		tfd[i] = fl_spawn_template_create(&ta, sizeof(ta));
-		if (tfd[i] < 0)
-			return tfd[i];
-		owner[i] = t;
-	}
-	struct fl_spawn_args sa = { .argv = t->argv, .envp = environ, .actions = &a, .nactions = 1 };
-	return fl_spawn_template_spawn(tfd[i], &sa, sizeof(sa));
+/* The same template made at the start of each cell, after the condition:
+ * in the fds sweep its fd is numbered above the caller's open fds. */
+static struct tmpl late;
+
+static double template_late_begin(const struct bench_target *t)
+{
+	return tmpl_make(&late, t) < 0 ? late.fd : late.setup_us;
+}
+
+static void template_late_end(void)
+{
+	if (late.owner)
+		close(late.fd);
+	late.owner = NULL;
+}
+
+static pid_t template_late_m(const struct bench_target *t)
+{
+	return late.owner == t ? tmpl_spawn(late.fd, t) : -EBADF;
 }
 
 /*
@@ -134,31 +167,6 @@ static pid_t template_m(const struct bench_target *t)
  * of reaping, which no method's blocked time counts (posix_spawn's
  * waitpid is not counted either).
  */
-static struct {
-	pid_t pid;
-	int fd;
-} held[64];
-
-static void hold(pid_t pid, int fd)
-{
-	for (size_t i = 0; i < sizeof(held) / sizeof(held[0]); i++)
-		if (held[i].pid == 0) {
-			held[i].pid = pid, held[i].fd = fd;
-			return;
-		}
-	close(fd);
-}
-
-void bench_reaped(pid_t pid)
-{
-	for (size_t i = 0; i < sizeof(held) / sizeof(held[0]); i++)
-		if (held[i].pid == pid) {
-			close(held[i].fd);
-			held[i].pid = 0;
-		}
-}
-
-/* An embryo per spawn: created, then run (and waited for, or not). */
 static pid_t embryo_run(const struct bench_target *t, uint64_t flags)
 {
 	struct fl_action a = { .type = FL_ACTION_DUP2, .fd = bench_devnull, .newfd = 1 };
@@ -169,29 +177,14 @@ static pid_t embryo_run(const struct bench_target *t, uint64_t flags)
 		return fd;
 	int pid = fl_pidfd_spawn_run(fd, &sa, sizeof(sa));
 	if (pid > 0)
-		hold(pid, fd); /* the bench reaps by pid, then closes the handle */
+		bench_hold(pid, fd); /* the bench reaps by pid, then closes the handle */
 	else
 		close(fd);
 	return pid;
 }
 
-/* The embryo methods without a reserve create each process on the caller's
- * thread; embryo_reserve hands out spares made ahead (fl_embryo_reserve). */
-static int reserved;
-
-static void no_reserve(void)
-{
-	if (reserved)
-		fl_embryo_reserve(0, 0);
-	reserved = 0;
-}
-
-static void with_reserve(void)
-{
-	if (!reserved)
-		reserved = fl_embryo_reserve(4, 0) == 0;
-}
-
+/* An embryo per spawn, created on the caller's thread, then run: waits for
+ * the exec. */
 static pid_t embryo_m(const struct bench_target *t)
 {
 	return embryo_run(t, 0);
@@ -216,20 +209,224 @@ static pid_t fl_spawnp_m(const struct bench_target *t)
 	return fl_spawn(t->file, t->argv, environ, &a, 1, NULL);
 }
 
+/* ---- methods run by a driver (driver.c) ---------------------------------- */
+
+static struct drv {
+	const char *name;
+	pid_t pid;
+	int sock;
+	const struct bench_target *target; /* the one it was last sent */
+	double setup_us;
+	double rss, threads, fds; /* the condition it has */
+} drv[4];
+static double cur_rss, cur_threads, cur_fds; /* the bench's */
+
+static int drv_io(int fd, void *buf, size_t len, bool wr)
+{
+	for (size_t done = 0; done < len;) {
+		ssize_t n = wr ? send(fd, (char *)buf + done, len - done, MSG_NOSIGNAL)
+			       : read(fd, (char *)buf + done, len - done);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			return n < 0 ? -errno : -EPIPE;
+		done += (size_t)n;
+	}
+	return 0;
+}
+
+/* One request, its reply; the bench's busy threads are held meanwhile. */
+static int drv_call(struct drv *d, const struct drv_req *q, const void *payload,
+		    struct drv_rep *r)
+{
+	int e;
+
+	bench_cond_gate(false);
+	if ((e = drv_io(d->sock, (void *)q, sizeof(*q), true)) == 0 &&
+	    (!q->len || (e = drv_io(d->sock, (void *)payload, q->len, true)) == 0))
+		e = drv_io(d->sock, r, sizeof(*r), false);
+	bench_cond_gate(true);
+	if (e == 0)
+		d->setup_us = r->setup_us;
+	return e;
+}
+
+static int drv_cond(struct drv *d, int op, double value, double *have)
+{
+	struct drv_req q = { .op = op, .value = value };
+	struct drv_rep r;
+	int e = *have == value ? 0 : drv_call(d, &q, NULL, &r);
+	if (e == 0 && (e = r.err) == 0)
+		*have = value;
+	return e;
+}
+
+static char *exe_dir(char *buf, size_t len)
+{
+	ssize_t n = readlink("/proc/self/exe", buf, len - 64);
+	buf[n > 0 ? n : 0] = 0;
+	char *slash = strrchr(buf, '/');
+	if (slash)
+		*slash = 0;
+	return buf;
+}
+
+/* Start the method's driver: bench-shim with LD_PRELOAD, as a program is
+ * started under the shim (its children inherit it), bench-reserve as is. */
+static int drv_start(struct drv *d, const char *name)
+{
+	char dir[4096], path[4200], preload[4300];
+	char *argv[] = { path, NULL }, **envp;
+	int sv[2];
+	size_t n = 0;
+
+	snprintf(path, sizeof(path), "%s/%s", exe_dir(dir, sizeof(dir)), name);
+	snprintf(preload, sizeof(preload), "LD_PRELOAD=%s/libforkless-preload.so", dir);
+	while (environ[n])
+		n++;
+	if (!(envp = calloc(n + 2, sizeof(char *))))
+		return -ENOMEM;
+	n = 0;
+	for (char **e = environ; *e; e++)
+		if (strncmp(*e, "LD_PRELOAD=", 11))
+			envp[n++] = *e;
+	if (!strcmp(name, "bench-shim"))
+		envp[n++] = preload;
+	if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) < 0) {
+		free(envp);
+		return -errno;
+	}
+	int low = fcntl(sv[1], F_DUPFD_CLOEXEC, 10); /* never 3 itself */
+	close(sv[1]);
+	struct fl_action a = { .type = FL_ACTION_DUP2, .fd = low, .newfd = 3 };
+	pid_t pid = fl_spawn(path, argv, envp, &a, 1, NULL);
+	close(low);
+	free(envp);
+	if (pid < 0) {
+		close(sv[0]);
+		return pid;
+	}
+	*d = (struct drv){ .name = name, .pid = pid, .sock = sv[0] };
+	/* the bench's present condition */
+	int e = drv_cond(d, DRV_RSS, cur_rss, &d->rss);
+	if (!e)
+		e = drv_cond(d, DRV_THREADS, cur_threads, &d->threads);
+	if (!e)
+		e = drv_cond(d, DRV_FDS, cur_fds, &d->fds);
+	return e;
+}
+
+static struct drv *drv_of(const struct bench_method *m, const struct bench_target *t, int *err)
+{
+	size_t i = 0;
+
+	*err = 0;
+	while (i < 4 && drv[i].name && strcmp(drv[i].name, m->driver))
+		i++;
+	if (i == 4)
+		return *err = -ENOMEM, NULL;
+	if (!drv[i].name && (*err = drv_start(&drv[i], m->driver)) < 0)
+		return NULL;
+	if (drv[i].target != t) {
+		char buf[8192];
+		size_t len = 0;
+		len += (size_t)snprintf(buf + len, sizeof(buf) - len, "%s", t->path) + 1;
+		len += (size_t)snprintf(buf + len, sizeof(buf) - len, "%s", t->file) + 1;
+		for (char **a = t->argv; *a && len < sizeof(buf); a++)
+			len += (size_t)snprintf(buf + len, sizeof(buf) - len, "%s", *a) + 1;
+		if (len > sizeof(buf))
+			return *err = -E2BIG, NULL;
+		struct drv_req q = { .op = DRV_TARGET, .len = (unsigned int)len };
+		struct drv_rep r;
+		if ((*err = drv_call(&drv[i], &q, buf, &r)) < 0)
+			return NULL;
+		drv[i].target = t;
+	}
+	return &drv[i];
+}
+
+int bench_driver_sample(const struct bench_method *m, const struct bench_target *t,
+			double *lat, double *blk)
+{
+	struct drv_req q = { .op = DRV_SAMPLE };
+	struct drv_rep r;
+	int e;
+	struct drv *d = drv_of(m, t, &e);
+
+	if (!d || (e = drv_call(d, &q, NULL, &r)) < 0)
+		return e;
+	*lat = r.lat, *blk = r.blk;
+	return r.err;
+}
+
+int bench_driver_round(const struct bench_method *m, const struct bench_target *t, int k,
+		       int total, struct bench_round *ret)
+{
+	struct drv_req q = { .op = DRV_ROUND, .k = k, .total = total };
+	struct drv_rep r;
+	int e;
+	struct drv *d = drv_of(m, t, &e);
+
+	if (!d || (e = drv_call(d, &q, NULL, &r)) < 0)
+		return e;
+	*ret = r.round;
+	return r.err;
+}
+
+double bench_driver_setup_us(const struct bench_method *m)
+{
+	for (size_t i = 0; i < 4 && drv[i].name; i++)
+		if (!strcmp(drv[i].name, m->driver))
+			return drv[i].setup_us;
+	return 0;
+}
+
+void bench_drivers_cond(int op, double value)
+{
+	double *cur = op == DRV_RSS ? &cur_rss : op == DRV_THREADS ? &cur_threads : &cur_fds;
+	*cur = value;
+	for (size_t i = 0; i < 4 && drv[i].name; i++) {
+		double *have = op == DRV_RSS	   ? &drv[i].rss
+			       : op == DRV_THREADS ? &drv[i].threads
+						   : &drv[i].fds;
+		if (drv_cond(&drv[i], op, value, have) < 0)
+			fprintf(stderr, "bench: %s: could not set its condition\n", drv[i].name);
+	}
+}
+
+void bench_drivers_stop(void)
+{
+	for (size_t i = 0; i < 4 && drv[i].name; i++) {
+		close(drv[i].sock); /* it reads EOF and exits */
+		waitpid(drv[i].pid, NULL, 0);
+		drv[i] = (struct drv){ 0 };
+	}
+}
+
 const struct bench_method bench_methods[] = {
-	{ "fork_exec", fork_exec, "fork() + execve() + waitpid()", NULL },
-	{ "vfork_exec", vfork_exec, "vfork() + execve(): the floor for exec-based spawning", NULL },
-	{ "posix_spawn", posix_spawn_m, "glibc posix_spawn(), absolute path", NULL },
-	{ "posix_spawnp", posix_spawnp_m, "glibc posix_spawnp(), bare name searched in $PATH", NULL },
-	{ "fl_spawn", fl_spawn_m, "forkless fl_spawn(), vfork launcher, absolute path", NULL },
-	{ "fl_spawnp", fl_spawnp_m, "forkless fl_spawn(), bare name searched in $PATH", NULL },
-	{ "posix_shim", posix_shim, "libc's posix_spawn name routed through the preload shim", NULL },
-	{ "template", template_m, "forkless spawn template of the bare name ($PATH searched once)", NULL },
-	{ "embryo", embryo_m, "forkless embryo: fl_pidfd_open(EMBRYO) + run, waits for the exec",
-	  no_reserve },
-	{ "embryo_async", embryo_async_m,
-	  "forkless embryo run with FL_SPAWN_ASYNC: returns once released", no_reserve },
-	{ "embryo_reserve", embryo_async_m, /* the same call; its enter hook makes the reserve */
-	  "embryo_async with fl_embryo_reserve(4): the process was made ahead", with_reserve },
+	{ .name = "fork_exec", .spawn = fork_exec,
+	  .about = "fork() + execve() + waitpid(), exec errors through a pipe" },
+	{ .name = "vfork_exec", .spawn = vfork_exec,
+	  .about = "vfork() + execve(): the floor for exec-based spawning" },
+	{ .name = "posix_spawn", .spawn = posix_spawn_m, .about = "glibc posix_spawn(), absolute path" },
+	{ .name = "posix_spawnp", .spawn = posix_spawnp_m,
+	  .about = "glibc posix_spawnp(), bare name searched in $PATH" },
+	{ .name = "fl_spawn", .spawn = fl_spawn_m,
+	  .about = "forkless fl_spawn(), vfork launcher, absolute path" },
+	{ .name = "fl_spawnp", .spawn = fl_spawnp_m,
+	  .about = "forkless fl_spawn(), bare name searched in $PATH" },
+	{ .name = "posix_shim", .driver = "bench-shim",
+	  .about = "posix_spawn() in a program started with LD_PRELOAD of the shim" },
+	{ .name = "template", .spawn = template_m, .cell_begin = template_begin,
+	  .about = "forkless spawn template of the bare name ($PATH searched once)" },
+	{ .name = "template_late", .spawn = template_late_m, .cell_begin = template_late_begin,
+	  .cell_end = template_late_end,
+	  .about = "the template made at each cell's start (fds sweep: numbered above the open fds)" },
+	{ .name = "embryo", .spawn = embryo_m,
+	  .about = "forkless embryo: fl_pidfd_open(EMBRYO) + run, waits for the exec" },
+	{ .name = "embryo_async", .spawn = embryo_async_m,
+	  .about = "forkless embryo run with FL_SPAWN_ASYNC: returns once released" },
+	{ .name = "embryo_reserve", .driver = "bench-reserve",
+	  .about = "embryo_async in a program that keeps fl_embryo_reserve(4): made ahead" },
 };
 const size_t bench_nmethods = sizeof(bench_methods) / sizeof(bench_methods[0]);

@@ -661,3 +661,64 @@ TEST(cli_forwards_signals_to_child)
 		ASSERT_EQ(WEXITSTATUS(st), 42);
 	}
 }
+
+/* ---- bench: the command line is checked before anything is measured ------ */
+
+/* Exit 2, the word named on stderr, nothing measured (no table on stdout). */
+static void assert_bench_rejects(char *const args[], const char *word)
+{
+	struct cli r;
+	char want[128];
+
+	cli_run(cli_argv(args, NULL), &r);
+	ASSERT_EXIT(r, 2);
+	snprintf(want, sizeof(want), "'%s'", word);
+	ASSERT_TRUE(strstr(r.err, want) != NULL);
+	ASSERT_TRUE(strstr(r.out, "==") == NULL);
+	cli_free(&r);
+}
+
+TEST(cli_bench_unknown_method_is_usage_error)
+{
+	char *args[] = { "bench", "--quick", "--sweep", "baseline", "--targets", "true_static",
+			 "--methods", "fl_spawn,fl_spwan", NULL };
+	assert_bench_rejects(args, "fl_spwan");
+}
+
+TEST(cli_bench_unknown_target_is_usage_error)
+{
+	char *args[] = { "bench", "--quick", "--sweep", "baseline", "--methods", "fl_spawn",
+			 "--targets", "true_static,ture", NULL };
+	assert_bench_rejects(args, "ture");
+}
+
+TEST(cli_bench_unknown_sweep_is_usage_error)
+{
+	char *args[] = { "bench", "--quick", "--targets", "true_static", "--methods", "fl_spawn",
+			 "--sweep", "baseline,fd", NULL };
+	assert_bench_rejects(args, "fd");
+}
+
+/* A destination that cannot be written: its path on stderr, exit 1, before the run. */
+static void assert_bench_bad_output(const char *opt, const char *path)
+{
+	char *args[] = { "bench", "--quick", "--sweep", "baseline", "--targets", "true_static",
+			 "--methods", "fl_spawn", (char *)opt, (char *)path, NULL };
+	struct cli r;
+
+	cli_run(cli_argv(args, NULL), &r);
+	ASSERT_EXIT(r, 1);
+	ASSERT_TRUE(strstr(r.err, path) != NULL);
+	ASSERT_TRUE(strstr(r.out, "==") == NULL);
+	cli_free(&r);
+}
+
+TEST(cli_bench_unwritable_json_is_reported_before_the_run)
+{
+	assert_bench_bad_output("--json", "/dev/null/results.json");
+}
+
+TEST(cli_bench_unwritable_plot_dir_is_reported_before_the_run)
+{
+	assert_bench_bad_output("--plot", "/dev/null/plots");
+}
