@@ -12,10 +12,12 @@
 #include <sched.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <string.h>
 #include <sys/ioctl.h>
 #include <sys/prctl.h>
 #include <sys/syscall.h>
+#include <sys/stat.h>
 #include <sys/uio.h>
 #include <unistd.h>
 
@@ -101,8 +103,12 @@ static void watch_clone3(const struct seccomp_notif *req, struct seccomp_notif_r
 		return;
 	}
 	if (a[0] & 0x200000000ULL) { /* CLONE_INTO_CGROUP */
+		char path[64];
+		struct stat st;
 		log->into_cgroup++;
 		log->cgroup_fd = (int)a[10];
+		snprintf(path, sizeof(path), "/proc/%d/fd/%d", (int)req->pid, (int)a[10]);
+		log->cgroup_ino = stat(path, &st) == 0 ? (unsigned long)st.st_ino : 0;
 	}
 	resp->flags = SECCOMP_USER_NOTIF_FLAG_CONTINUE;
 }

@@ -34,6 +34,7 @@ struct fl_sc_clone3_log {
 	volatile int without_vm;   /* of them, without CLONE_VM: refused with EPERM */
 	volatile int into_cgroup;  /* of them, with CLONE_INTO_CGROUP */
 	volatile int cgroup_fd;    /* clone_args.cgroup of the last of those */
+	volatile unsigned long cgroup_ino; /* the inode that fd named in the caller */
 	volatile int caller_pid;   /* the tgid of the last caller */
 };
 
