@@ -6,6 +6,7 @@
 #   make check SAN=address,undefined   the same with sanitizers, in build-san/
 #   make valgrind      the test suite under valgrind
 #   make bench         build and run the side-by-side benchmark
+#   make soak          100 000 spawns per front end, then flat fds/RSS/children (SOAK_N=)
 #   make install       PREFIX=/usr/local DESTDIR=
 
 VERSION   := 0.1.0
@@ -46,7 +47,7 @@ BENCH_SRC := bench/bench.c bench/methods.c bench/measure.c bench/report.c
 
 all: $(B)/libforkless.a $(B)/libforkless.so $(B)/libforkless-preload.so $(B)/forkless \
      $(B)/tests/forkless-test $(B)/tests/posix-conf $(B)/true-static $(B)/bench-shim \
-     $(B)/bench-reserve $(B)/tests/libnss_flslow.so.2 forkless.pc
+     $(B)/bench-reserve $(B)/tests/libnss_flslow.so.2 $(B)/soak forkless.pc
 
 # The child executor runs between clone and exec: no sanitizer runtime there,
 # and no loop turned into a libc call.
@@ -119,6 +120,11 @@ $(B)/tests/posix-conf: tests/posix_conf.c $(B)/libforkless.so
 	@mkdir -p $(@D)
 	$(CC) $(ALLCFLAGS) $(SANFLAGS) -o $@ $< -L$(B) -lforkless -Wl,-rpath,'$$ORIGIN/..' -lpthread
 
+# The soak driver links the shared library, as users do.
+$(B)/soak: tools/soak.c $(B)/libforkless.so
+	@mkdir -p $(@D)
+	$(CC) $(ALLCFLAGS) $(SANFLAGS) -o $@ $< -L$(B) -lforkless -Wl,-rpath,'$$ORIGIN' -ldl -lpthread
+
 $(B)/true-static: bench/true.c.in
 	@mkdir -p $(@D)
 	$(CC) -O2 -static -x c -o $@ $<
@@ -145,6 +151,10 @@ bench: all
 	$(B)/forkless bench --quick --json $(BENCH_OUT)/results.json --plot $(BENCH_OUT)
 	@echo "results: $(BENCH_OUT)/results.json, plots: $(BENCH_OUT)/*.png" 
 
+# SOAK_N=10000 make soak: a shorter run (CI's).
+soak: all
+	$(B)/soak $(if $(SOAK_N),-n $(SOAK_N))
+
 install: all
 	install -d $(DESTDIR)$(LIBDIR) $(DESTDIR)$(INCDIR) $(DESTDIR)$(BINDIR) \
 		$(DESTDIR)$(PKGDIR) $(DESTDIR)$(MANDIR)/man1 $(DESTDIR)$(MANDIR)/man3 \
@@ -165,5 +175,5 @@ install: all
 clean:
 	rm -rf build build-san forkless.pc
 
-.PHONY: all check valgrind bench install clean
+.PHONY: all check valgrind bench soak install clean
 -include $(wildcard $(B)/obj/*.d $(B)/obj/tests/*.d $(B)/obj/shim/*.d)

@@ -28,4 +28,30 @@ void fl_sc_no_clear_sighand(volatile int *refused, volatile int *passed);
 /* Close the supervisor's fds (the filter stays; clone3 then gets ENOSYS). */
 void fl_sc_supervisor_close(void);
 
+/* What fl_sc_clone3_watch saw. */
+struct fl_sc_clone3_log {
+	volatile int calls;        /* clone3 calls seen */
+	volatile int without_vm;   /* of them, without CLONE_VM: refused with EPERM */
+	volatile int into_cgroup;  /* of them, with CLONE_INTO_CGROUP */
+	volatile int cgroup_fd;    /* clone_args.cgroup of the last of those */
+	volatile unsigned long cgroup_ino; /* the inode that fd named in the caller */
+	volatile int caller_pid;   /* the tgid of the last caller */
+};
+
+/*
+ * Never fork, clone3 included: a supervisor thread reads the clone_args of
+ * every clone3 this thread and its descendants make (process_vm_readv of
+ * the caller) and refuses one without CLONE_VM (EPERM), letting the others
+ * through; log says what it saw.  clone(2) without CLONE_VM, fork(2) and
+ * vfork(2) kill the process (SIGSYS).  Close with fl_sc_supervisor_close().
+ */
+void fl_sc_clone3_watch(struct fl_sc_clone3_log *log);
+
+/*
+ * Refuse clone3 with err when its size argument is size (arg 1; e.g. the
+ * 88 bytes that CLONE_INTO_CGROUP needs, as a 5.3-5.6 kernel refuses them
+ * with E2BIG), letting other clone3 calls through.
+ */
+void fl_sc_clone3_size(unsigned long size, int err);
+
 #endif

@@ -991,15 +991,35 @@ TEST(attr_affinity_from_cpu_set_cpu0)
 	free(out);
 }
 
+/* The caller's affinity at the run, not all CPUs and not the one it had
+ * when the handle was opened: the caller narrows it to its last CPU first. */
 TEST(attr_affinity_default_is_callers)
 {
-	cpu_set_t set;
+	cpu_set_t set, one;
 	char expect[4096];
+	int last = -1;
 
 	ASSERT_EQ(sched_getaffinity(0, sizeof(set), &set), 0);
-	fmt_cpuset(expect, sizeof(expect), &set);
+	if (CPU_COUNT(&set) < 2)
+		SKIP("needs two CPUs: with one, any affinity is the caller's");
 	int fd = new_handle();
+	for (int i = 0; i < CPU_SETSIZE; i++)
+		if (CPU_ISSET(i, &set))
+			last = i;
+	CPU_ZERO(&one);
+	CPU_SET(last, &one);
+	ASSERT_EQ(sched_setaffinity(0, sizeof(one), &one), 0);
+	fmt_cpuset(expect, sizeof(expect), &one);
 	char *out = RUN_OK(fd, "attrs_affinity", NULL);
+	ASSERT_STREQ(out, expect);
+	free(out);
+	/* and a plain fl_spawn the same */
+	int p;
+	pid_t pid = fl_test_helper("attrs_affinity", NULL, &p);
+	out = fl_test_slurp(p);
+	ASSERT_EQ(fl_test_wait(pid), 0);
+	ASSERT_EQ(strlen(out) > 0 && out[strlen(out) - 1] == '\n', 1);
+	out[strlen(out) - 1] = 0;
 	ASSERT_STREQ(out, expect);
 	free(out);
 }
@@ -1183,7 +1203,19 @@ TEST(attr_numa_node0_sets_cpus_and_preferred_memory)
 	if (!CPU_EQUAL(&both, &node))
 		SKIP("we may not run on every CPU of node 0");
 	fmt_cpuset(expect, sizeof(expect), &node);
+	if (CPU_COUNT(&node) < 2)
+		SKIP("node 0 has one CPU: its CPU set cannot differ from a narrowed caller's");
 
+	/* the caller runs on one CPU of the node: the child must get the whole
+	 * node, which then differs from what it would inherit (on a one-node
+	 * machine, all CPUs are the node's) */
+	cpu_set_t one;
+	int first = 0;
+	while (!CPU_ISSET(first, &node))
+		first++;
+	CPU_ZERO(&one);
+	CPU_SET(first, &one);
+	ASSERT_EQ(sched_setaffinity(0, sizeof(one), &one), 0);
 	int fd = new_handle();
 	ASSERT_EQ(fl_pidfd_config(fd, FL_CONFIG_SET_INT, "numa_node", NULL, 0), 0);
 	char *out = RUN_OK(fd, "attrs_affinity", NULL);

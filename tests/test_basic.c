@@ -6,7 +6,9 @@
 #include <fcntl.h>
 #include <poll.h>
 #include <pthread.h>
+#include <sched.h>
 #include <signal.h>
+#include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -144,13 +146,40 @@ TEST(wait_nohang_on_running_process_returns_zero)
 
 struct waiter {
 	int fd, ret, status;
+	_Atomic int tid;
 };
 
 static void *wait_thread(void *p)
 {
 	struct waiter *w = p;
+	w->tid = (int)syscall(SYS_gettid);
 	w->ret = fl_pidfd_wait(w->fd, &w->status, 0);
 	return NULL;
+}
+
+/* Until the waiter sleeps (in the library's wait: it has nothing else to
+ * sleep on), rather than for a fixed time that a busy machine may exceed. */
+static void waiter_asleep(struct waiter *w)
+{
+	char path[80], buf[512], *p;
+
+	for (int i = 0; i < 100000; i++) {
+		int tid = w->tid, fd = -1;
+		ssize_t n = 0;
+		if (tid) {
+			snprintf(path, sizeof(path), "/proc/self/task/%d/stat", tid);
+			fd = open(path, O_RDONLY | O_CLOEXEC);
+		}
+		if (fd >= 0) {
+			n = read(fd, buf, sizeof(buf) - 1);
+			close(fd);
+		}
+		buf[n > 0 ? n : 0] = 0;
+		if ((p = strrchr(buf, ')')) && p[1] == ' ' && p[2] == 'S')
+			return;
+		sched_yield();
+	}
+	fl_test_fail(__FILE__, __LINE__, "the waiter never slept");
 }
 
 TEST(wait_on_unstarted_handle_waits_for_start_and_exit)
@@ -158,7 +187,7 @@ TEST(wait_on_unstarted_handle_waits_for_start_and_exit)
 	struct waiter w = { .fd = fl_pidfd_open(0, FL_PIDFD_EMPTY) };
 	pthread_t t;
 	ASSERT_EQ(pthread_create(&t, NULL, wait_thread, &w), 0);
-	usleep(50 * 1000); /* let the waiter block on the unstarted handle */
+	waiter_asleep(&w); /* blocked on the unstarted handle */
 	int pid = start_exit_helper(w.fd, "9");
 	ASSERT_GT(pid, 0);
 	pthread_join(t, NULL);
@@ -172,7 +201,7 @@ TEST(wait_on_handle_whose_run_failed_is_echild)
 	struct waiter w = { .fd = fl_pidfd_open(0, FL_PIDFD_EMPTY) };
 	pthread_t t;
 	ASSERT_EQ(pthread_create(&t, NULL, wait_thread, &w), 0);
-	usleep(20 * 1000);
+	waiter_asleep(&w);
 	char *argv[] = { "x", NULL };
 	struct fl_spawn_args a = { .path = "/nonexistent/x", .argv = argv };
 	ASSERT_EQ(fl_pidfd_spawn_run(w.fd, &a, sizeof(a)), -ENOENT);

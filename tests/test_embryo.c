@@ -12,6 +12,7 @@
 #include <signal.h>
 #include <stdatomic.h>
 #include <sys/prctl.h>
+#include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -1257,4 +1258,70 @@ TEST_TIMEOUT(embryo_survives_leader_thread_exit, 30)
 	ASSERT_EQ(WEXITSTATUS(st), 0);
 	ASSERT_STREQ(s, "0\n");
 	free(s);
+}
+
+/* Opens the FIFO for reading after 5 s unless told to stop (a run that
+ * waited for the exec would wait for that open). */
+struct rescue {
+	const char *fifo;
+	int stop[2];
+	int fd;       /* the read end it opened, or -1 */
+};
+
+static void *rescuer(void *p)
+{
+	struct rescue *r = p;
+	struct pollfd pf = { .fd = r->stop[0], .events = POLLIN };
+
+	if (poll(&pf, 1, 5000) == 0)
+		r->fd = open(r->fifo, O_RDONLY | O_NONBLOCK | O_CLOEXEC);
+	return NULL;
+}
+
+/*
+ * An FL_SPAWN_ASYNC run returns while the child is still before exec: its
+ * OPEN action blocks on a FIFO that nobody reads yet.  The run has returned
+ * the pid, the outcome is -EINPROGRESS and the child has not exited; only
+ * then is the FIFO opened, and the run completes.
+ */
+TEST(embryo_async_returns_while_child_is_held_before_exec)
+{
+	need_embryos();
+	char fifo[4200];
+	snprintf(fifo, sizeof(fifo), "%s/held.fifo", fl_test_tmpdir());
+	ASSERT_EQ(mkfifo(fifo, 0600), 0);
+	int fd = emb_open();
+	pid_t pid = fd_pid(fd);
+	struct fl_open op = { .path = fifo, .flags = O_WRONLY };
+	struct fl_action act = { .type = FL_ACTION_OPEN, .fd = AT_FDCWD, .newfd = 1,
+				 .arg = (uint64_t)(uintptr_t)&op };
+	char *argv[] = { "true", NULL };
+	struct fl_error e = { 0, 0, -1 };
+	struct fl_spawn_args a = { .flags = FL_SPAWN_ASYNC, .path = true_static(), .argv = argv,
+				   .actions = &act, .nactions = 1, .error = &e };
+	struct rescue r = { .fifo = fifo, .fd = -1 };
+	pthread_t t;
+	ASSERT_EQ(pipe2(r.stop, O_CLOEXEC), 0);
+	ASSERT_EQ(pthread_create(&t, NULL, rescuer, &r), 0);
+
+	int run = fl_pidfd_spawn_run(fd, &a, sizeof(a));
+	int rescued = r.fd >= 0;
+	int held = fl_pidfd_spawn_result(fd, &e), st = -1;
+	int alive = fl_pidfd_wait(fd, &st, WNOHANG);
+	ASSERT_EQ(write(r.stop[1], "x", 1), 1);
+	pthread_join(t, NULL);
+	int rd = r.fd >= 0 ? r.fd : open(fifo, O_RDONLY | O_CLOEXEC); /* releases the child */
+	ASSERT_EQ(run, pid);
+	ASSERT_EQ(rescued, 0); /* the run did not wait for the FIFO */
+	ASSERT_EQ(held, -EINPROGRESS);
+	ASSERT_EQ(alive, 0);
+	collect_ok(fd, pid, NULL);
+	ASSERT_EQ(wait_eintr(fd, &st), pid);
+	ASSERT_TRUE(WIFEXITED(st));
+	ASSERT_EQ(WEXITSTATUS(st), 0);
+	close(rd);
+	close(r.stop[0]);
+	close(r.stop[1]);
+	close(fd);
+	unlink(fifo);
 }

@@ -10,6 +10,7 @@
 #define _GNU_SOURCE
 #include <fcntl.h>
 #include <pthread.h>
+#include <sched.h>
 #include <signal.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
@@ -54,13 +55,34 @@ static pid_t find_child(pid_t tid)
 	return -1;
 }
 
+/* Until pid sleeps (blocked in its open() of the FIFO), not a fixed time. */
+static void wait_asleep(pid_t pid)
+{
+	char path[64], buf[512], *p;
+
+	for (int i = 0; i < 100000; i++) {
+		snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
+		int fd = open(path, O_RDONLY | O_CLOEXEC);
+		ssize_t n = fd >= 0 ? read(fd, buf, sizeof(buf) - 1) : -1;
+		if (fd >= 0)
+			close(fd);
+		if (n <= 0)
+			return;
+		buf[n] = 0;
+		if ((p = strrchr(buf, ')')) && p[1] == ' ' && p[2] == 'S')
+			return;
+		sched_yield();
+	}
+}
+
 static void *kill_child(void *p)
 {
 	struct killer *k = p;
 	pid_t child = find_child(k->tid);
-	usleep(20000); /* let it reach open() */
-	if (child > 0)
+	if (child > 0) {
+		wait_asleep(child); /* in open() */
 		kill(child, k->sig);
+	}
 	if (k->sig != SIGKILL) {
 		/* unblock the open so the child reaches exec's mask change */
 		int fd = open(k->fifo, O_WRONLY | O_CLOEXEC);
