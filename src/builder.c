@@ -464,6 +464,7 @@ static int emb_run(int fd, struct builder *b, struct fl_spawn_args *a, struct fl
 
 FL__EXPORT int fl_pidfd_spawn_result(int fd, struct fl_error *ret_error)
 {
+	FL__KEEP_ERRNO;
 	struct builder *b;
 	struct fl_error e = { 0, FL_STAGE_NONE, -1 };
 	int r;
@@ -497,6 +498,7 @@ FL__EXPORT int fl_pidfd_spawn_result(int fd, struct fl_error *ret_error)
 
 FL__EXPORT int fl_pidfd_open(pid_t pid, unsigned int flags)
 {
+	FL__KEEP_ERRNO;
 	if (pid == 0 && flags == FL_PIDFD_EMPTY)
 		return open_empty();
 	if (pid == 0 && flags == (FL_PIDFD_EMPTY | FL_PIDFD_EMBRYO))
@@ -511,6 +513,7 @@ FL__EXPORT int fl_pidfd_open(pid_t pid, unsigned int flags)
 FL__EXPORT int fl_pidfd_config(int fd, unsigned int cmd, const char *key,
 			       const void *value, int aux)
 {
+	FL__KEEP_ERRNO;
 	struct builder *b;
 	int r;
 
@@ -576,6 +579,7 @@ static int run_finish(int fd, struct builder *b, const struct fl_spawn_args *a, 
 
 FL__EXPORT int fl_pidfd_spawn_run(int fd, struct fl_spawn_args *args, size_t size)
 {
+	FL__KEEP_ERRNO;
 	struct fl_error scratch, *e = args && size >= FL_SPAWN_ARGS_SIZE_VER0 && args->error
 					      ? args->error : &scratch;
 	struct fl_spawn_args a;
@@ -680,6 +684,7 @@ static int status_of(const siginfo_t *si)
 
 FL__EXPORT int fl_pidfd_wait(int fd, int *ret_status, int flags)
 {
+	FL__KEEP_ERRNO;
 	siginfo_t si;
 	int r;
 
@@ -725,6 +730,7 @@ static pid_t pidfd_pid(int fd)
 
 FL__EXPORT int fl_pidfd_kill(int fd, int sig)
 {
+	FL__KEEP_ERRNO;
 	struct builder *b;
 	int r;
 

@@ -387,6 +387,7 @@ int fl__embryo_new(struct fl__embryo **ret, int *ret_pidfd)
 
 FL__EXPORT int fl_embryo_reserve(unsigned int n, unsigned int flags)
 {
+	FL__KEEP_ERRNO;
 	int r = 0;
 
 	if (flags || n > FL_EMBRYO_RESERVE_MAX)

@@ -175,23 +175,27 @@ out:
 FL__EXPORT int fl_posix_spawn(pid_t *pid, const char *path, const posix_spawn_file_actions_t *fa,
 			      const posix_spawnattr_t *attr, char *const argv[], char *const envp[])
 {
+	FL__KEEP_ERRNO;
 	return fl__posix_spawn(pid, NULL, path, fa, attr, argv, envp, 0, NULL);
 }
 
 FL__EXPORT int fl_posix_spawnp(pid_t *pid, const char *file, const posix_spawn_file_actions_t *fa,
 			       const posix_spawnattr_t *attr, char *const argv[], char *const envp[])
 {
+	FL__KEEP_ERRNO;
 	return fl__posix_spawn(pid, NULL, file, fa, attr, argv, envp, 1, NULL);
 }
 
 FL__EXPORT int fl_pidfd_spawn(int *pidfd, const char *path, const posix_spawn_file_actions_t *fa,
 			      const posix_spawnattr_t *attr, char *const argv[], char *const envp[])
 {
+	FL__KEEP_ERRNO;
 	return fl__posix_spawn(NULL, pidfd, path, fa, attr, argv, envp, 0, NULL);
 }
 
 FL__EXPORT int fl_pidfd_spawnp(int *pidfd, const char *file, const posix_spawn_file_actions_t *fa,
 			       const posix_spawnattr_t *attr, char *const argv[], char *const envp[])
 {
+	FL__KEEP_ERRNO;
 	return fl__posix_spawn(NULL, pidfd, file, fa, attr, argv, envp, 1, NULL);
 }

@@ -323,6 +323,7 @@ static int take_defaults(struct fl__template *t, const struct fl_template_args *
 
 FL__EXPORT int fl_spawn_template_create(struct fl_template_args *args, size_t size)
 {
+	FL__KEEP_ERRNO;
 	struct fl_error scratch, *e = &scratch;
 	struct fl_template_args a;
 	struct fl__template *t;
@@ -479,6 +480,7 @@ int fl__template_run(struct fl__template *t, int tfd, int execfd, const struct f
 
 FL__EXPORT int fl_spawn_template_spawn(int tfd, struct fl_spawn_args *args, size_t size)
 {
+	FL__KEEP_ERRNO;
 	struct fl_error scratch, *e = &scratch;
 	struct fl_spawn_args a;
 	struct fl__template *t;
