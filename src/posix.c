@@ -56,6 +56,8 @@ static int apply_attr(struct fl__config *c, const posix_spawnattr_t *at)
 	if (fl & POSIX_SPAWN_RESETIDS)
 		c->spec.set |= FL__SET_RESETIDS;
 	if (fl & FL__POSIX_SPAWN_SETCGROUP) {
+		if (at->__pad[0] < 0)
+			return EINVAL; /* as clone3 (glibc 2.39 passes it on): a cgroup above INT_MAX */
 		int fd = fcntl(at->__pad[0], F_DUPFD_CLOEXEC, 3);
 		if (fd < 0)
 			return errno;

@@ -1519,6 +1519,26 @@ static void setcgroup(void)
 		say("rmdir cgroup error=%s", ename(errno));
 }
 
+/* A negative cgroup fd is EINVAL, as clone3 has it; one not open is EBADF. */
+static void setcgroup_bad_fd(void)
+{
+	static const int fds[] = { -1, -100, 999 };
+	posix_spawnattr_t at;
+
+	if (!impl.setcgroup) {
+		say("unsupported");
+		return;
+	}
+	for (size_t i = 0; i < sizeof(fds) / sizeof(fds[0]); i++) {
+		posix_spawnattr_init(&at);
+		say("case cgroup %d", fds[i]);
+		say("setcgroup_np=%s", ename(impl.setcgroup(&at, fds[i])));
+		say("setflags(SETCGROUP)=%s", ename(impl.setflags(&at, SETCGROUP)));
+		run(0, exe, NULL, &at, cargv("hello", NULL), env_min);
+		posix_spawnattr_destroy(&at);
+	}
+}
+
 /* ---- dispatch ----------------------------------------------------------- */
 
 static const struct scenario {
@@ -1586,6 +1606,7 @@ static const struct scenario {
 	{ "pidfd_spawn", pidfd_spawn_scenario },
 	S(pidfd_spawnp_searches_path),
 	S(setcgroup),
+	S(setcgroup_bad_fd),
 #undef S
 };
 

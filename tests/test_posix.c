@@ -440,6 +440,14 @@ POSIX_TEST(setcgroup, NEW_API,
 	   "setcgroup_np=0\ngetcgroup_np same=yes\nsetflags(SETCGROUP)=0\n"
 	   "child in_cgroup=yes\nspawn=0")
 
+/* A negative cgroup fd: EINVAL, as clone3 (and so glibc 2.39); not open: EBADF. */
+POSIX_TEST(setcgroup_bad_fd, NEW_API,
+	   "case cgroup -1\nsetcgroup_np=0\nsetflags(SETCGROUP)=0\nspawn=EINVAL\n"
+	   "pid=untouched\nchildren=none\n"
+	   "case cgroup -100\nsetcgroup_np=0\nsetflags(SETCGROUP)=0\nspawn=EINVAL\n"
+	   "case cgroup 999\nsetcgroup_np=0\nsetflags(SETCGROUP)=0\nspawn=EBADF\n"
+	   "pid=untouched\nchildren=none")
+
 /* ---- the pre-2.15 symbol versions --------------------------------------- */
 
 /*
