@@ -20,7 +20,7 @@
 
 #define SENTINEL 12345
 
-static const char *checked[64];
+static char checked[64][64];
 static int nchecked, ncalls, nchanged;
 
 static void mark(const char *call)
@@ -33,7 +33,7 @@ static void mark(const char *call)
 		if (!strcmp(checked[i], name))
 			return;
 	if (nchecked < 64)
-		checked[nchecked++] = strdup(name);
+		snprintf(checked[nchecked++], sizeof(checked[0]), "%s", name);
 }
 
 /* The value of call, which must leave errno as it found it (counted and
