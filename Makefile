@@ -84,8 +84,12 @@ SHIM_OBJ := $(LIB_SRC:src/%.c=$(B)/obj/shim/%.o) $(B)/obj/shim/preload.o \
 $(B)/obj/shim/%.o: src/%.c
 	@mkdir -p $(@D)
 	$(CC) $(ALLCFLAGS) -fvisibility=hidden -fPIC -c -o $@ $<
-$(B)/libforkless-preload.so: $(SHIM_OBJ) src/preload.map
-	$(CC) -shared -Wl,--version-script=src/preload.map -Wl,-z,defs -Wl,-z,now -Wl,-z,nodelete \
+# Its version script depends on the architecture (src/preload_compat.h).
+$(B)/preload.map: src/preload.map src/preload_compat.h
+	@mkdir -p $(@D)
+	$(CC) $(CFLAGS) -E -P -x c -Isrc -o $@ src/preload.map
+$(B)/libforkless-preload.so: $(SHIM_OBJ) $(B)/preload.map
+	$(CC) -shared -Wl,--version-script=$(B)/preload.map -Wl,-z,defs -Wl,-z,now -Wl,-z,nodelete \
 	      -o $@ $(SHIM_OBJ) -lpthread
 
 $(B)/forkless: tools/forkless.c $(BENCH_SRC) bench/bench.h $(B)/libforkless.a

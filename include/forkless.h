@@ -9,8 +9,11 @@
  * is then the child's pidfd.
  *
  * Conventions: every function returns a value >= 0 on success or a negative
- * errno value on failure; errno is not used.  Output parameters are untouched
- * on failure unless their description says otherwise.
+ * errno value on failure (the POSIX front end: 0 or a positive errno value,
+ * as POSIX has it).  No function changes errno: each saves it on entry and
+ * restores it on return, whatever libc calls it makes inside.  Output
+ * parameters are untouched on failure unless their description says
+ * otherwise.
  */
 #ifndef FORKLESS_H
 #define FORKLESS_H
@@ -387,7 +390,8 @@ int fl_spawn_template_spawn(int tfd, struct fl_spawn_args *args, size_t size);
  * non-CLOEXEC fds are inherited, the child starts with the caller's signal
  * mask unless POSIX_SPAWN_SETSIGMASK, closing an fd that is not open is no
  * error.  Return 0 and store the pid in *pid (if not NULL), or a POSITIVE
- * errno value with *pid untouched; an exec failure is such an error.
+ * errno value with *pid untouched; an exec failure is such an error.  POSIX
+ * leaves errno unspecified after posix_spawn; here it is left as it was.
  * fl_posix_spawnp searches a name without '/' in the caller's $PATH and
  * never runs an ENOEXEC file with /bin/sh, as glibc's posix_spawnp.
  * POSIX_SPAWN_USEVFORK is accepted and ignored; FL_POSIX_SPAWN_SETCGROUP

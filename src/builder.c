@@ -362,6 +362,7 @@ static int emb_run(int fd, struct builder *b, struct fl_spawn_args *a, struct fl
 
 FL__EXPORT int fl_pidfd_spawn_result(int fd, struct fl_error *ret_error)
 {
+	FL__KEEP_ERRNO;
 	struct builder *b;
 	struct fl_error e = { 0, FL_STAGE_NONE, -1 };
 	int cs, r;
@@ -396,6 +397,7 @@ FL__EXPORT int fl_pidfd_spawn_result(int fd, struct fl_error *ret_error)
 
 FL__EXPORT int fl_pidfd_open(pid_t pid, unsigned int flags)
 {
+	FL__KEEP_ERRNO;
 	int cs, r = -EINVAL;
 
 	pthread_setcancelstate(PTHREAD_CANCEL_DISABLE, &cs);
@@ -412,6 +414,7 @@ FL__EXPORT int fl_pidfd_open(pid_t pid, unsigned int flags)
 FL__EXPORT int fl_pidfd_config(int fd, unsigned int cmd, const char *key,
 			       const void *value, int aux)
 {
+	FL__KEEP_ERRNO;
 	struct builder *b;
 	int cs, r;
 
@@ -550,6 +553,7 @@ static int spawn_run(int fd, struct fl_spawn_args *args, size_t size)
 
 FL__EXPORT int fl_pidfd_spawn_run(int fd, struct fl_spawn_args *args, size_t size)
 {
+	FL__KEEP_ERRNO;
 	int cs, r;
 
 	/* like posix_spawn: no cancellation inside (a run half done is a child
@@ -624,6 +628,7 @@ static int status_of(const siginfo_t *si)
 
 FL__EXPORT int fl_pidfd_wait(int fd, int *ret_status, int flags)
 {
+	FL__KEEP_ERRNO;
 	siginfo_t si;
 	int r;
 
@@ -649,6 +654,7 @@ FL__EXPORT int fl_pidfd_wait(int fd, int *ret_status, int flags)
 
 FL__EXPORT int fl_pidfd_kill(int fd, int sig)
 {
+	FL__KEEP_ERRNO;
 	struct fl__handle *h;
 	int cs, r;
 

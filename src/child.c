@@ -550,9 +550,10 @@ static long do_exec(const struct fl__spec *s, int execfd)
 			return r;
 		return fl__sys5(__NR_execveat, execfd, "", s->argv, s->envp, AT_EMPTY_PATH);
 	}
-	if (s->search)
-		return exec_search(s);
-	return fl__sys3(__NR_execve, s->path, s->argv, s->envp);
+	long r = s->search ? exec_search(s) : fl__sys3(__NR_execve, s->path, s->argv, s->envp);
+	if (r == -ENOEXEC && s->shell_argv) /* glibc's maybe_script_execute: the name as given */
+		r = fl__sys3(__NR_execve, "/bin/sh", s->shell_argv, s->envp);
+	return r;
 }
 
 int fl__child_main(void *arg)

@@ -5,12 +5,26 @@
 #ifndef FL_INTERNAL_H
 #define FL_INTERNAL_H
 
+#include <errno.h>
 #include <sched.h>
 #include <stdbool.h>
 
 #include "spec.h"
 
 #define FL__EXPORT __attribute__((visibility("default")))
+
+/*
+ * The first statement of every exported function: errno is saved here and
+ * restored when the function returns, on every path (the cleanup runs after
+ * the return value is computed), so that no call changes errno, as the
+ * header promises.  Internal code may use errno freely.
+ */
+static inline void fl__errno_restore(const int *saved)
+{
+	errno = *saved;
+}
+#define FL__KEEP_ERRNO \
+	int fl__errno_saved __attribute__((cleanup(fl__errno_restore), unused)) = errno
 
 /*
  * The configuration a builder holds: a spec whose pointers point into

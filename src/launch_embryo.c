@@ -419,6 +419,7 @@ static int embryo_reserve(unsigned int n, unsigned int flags);
 
 FL__EXPORT int fl_embryo_reserve(unsigned int n, unsigned int flags)
 {
+	FL__KEEP_ERRNO;
 	int cs, r;
 
 	pthread_setcancelstate(PTHREAD_CANCEL_DISABLE, &cs);

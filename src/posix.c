@@ -57,6 +57,8 @@ static int apply_attr(struct fl__config *c, const posix_spawnattr_t *at)
 	if (fl & POSIX_SPAWN_RESETIDS)
 		c->spec.set |= FL__SET_RESETIDS;
 	if (fl & FL__POSIX_SPAWN_SETCGROUP) {
+		if (at->__pad[0] < 0)
+			return EINVAL; /* as clone3 (glibc 2.39 passes it on): a cgroup above INT_MAX */
 		int fd = fcntl(at->__pad[0], F_DUPFD_CLOEXEC, 3);
 		if (fd < 0)
 			return errno;
@@ -125,15 +127,39 @@ static int convert_actions(const posix_spawn_file_actions_t *fa, struct fl_actio
 	return 0;
 }
 
+/*
+ * The argument vector glibc's compat posix_spawn[p] give /bin/sh for an
+ * ENOEXEC file: {"/bin/sh", path, argv[1], ..., NULL}, path as the caller
+ * gave it (a bare name too, not the file the search found: glibc's
+ * maybe_script_execute).  NULL on ENOMEM.
+ */
+static char **shell_argv(const char *path, char *const argv[])
+{
+	size_t n = 0;
+
+	while (argv[n])
+		n++;
+	char **v = malloc((n + 3) * sizeof(*v));
+	if (!v)
+		return NULL;
+	v[0] = "/bin/sh";
+	v[1] = (char *)path;
+	for (size_t i = 1; i < n; i++)
+		v[i + 1] = argv[i];
+	v[n > 1 ? n + 1 : 2] = NULL;
+	return v;
+}
+
 static int posix_spawn_body(pid_t *ret_pid, int *ret_pidfd, const char *path,
 		    const posix_spawn_file_actions_t *fa, const posix_spawnattr_t *attr,
-		    char *const argv[], char *const envp[], int search, struct fl_error *ret_error)
+		    char *const argv[], char *const envp[], int xflags, struct fl_error *ret_error)
 {
 	static char *const empty[] = { NULL };
 	struct fl_error e = { 0, FL_STAGE_NONE, -1 };
 	struct fl__config c;
 	struct fl_action *acts = NULL;
 	struct fl_open *opens = NULL;
+	char **sh_argv = NULL;
 	size_t n = 0;
 	int pidfd = -1, r;
 
@@ -141,13 +167,17 @@ static int posix_spawn_body(pid_t *ret_pid, int *ret_pidfd, const char *path,
 	r = apply_attr(&c, attr);
 	if (r == 0 && fa)
 		r = convert_actions(fa, &acts, &opens, &n);
+	if (r == 0 && (xflags & FL__XFLAGS_TRY_SHELL) &&
+	    !(sh_argv = shell_argv(path, argv ? argv : empty)))
+		r = ENOMEM;
+	c.spec.shell_argv = sh_argv;
 	if (r) {
 		e = (struct fl_error){ r, FL_STAGE_CONFIG, -1 };
 		goto out;
 	}
 	/* execve(2) takes NULL argv and envp as empty: so do we */
 	struct fl_spawn_args a = {
-		.flags = FL_SPAWN_INHERIT_FDS | (search ? 0 : FL_SPAWN_NO_SEARCH),
+		.flags = FL_SPAWN_INHERIT_FDS | (xflags & FL__XFLAGS_USE_PATH ? 0 : FL_SPAWN_NO_SEARCH),
 		.path = path,
 		.argv = argv ? argv : empty,
 		.envp = envp ? envp : empty,
@@ -169,19 +199,20 @@ out:
 		*ret_error = e;
 	free(acts);
 	free(opens);
+	free(sh_argv);
 	fl__config_free(&c);
 	return r;
 }
 
 int fl__posix_spawn(pid_t *ret_pid, int *ret_pidfd, const char *path,
 		    const posix_spawn_file_actions_t *fa, const posix_spawnattr_t *attr,
-		    char *const argv[], char *const envp[], int search, struct fl_error *ret_error)
+		    char *const argv[], char *const envp[], int xflags, struct fl_error *ret_error)
 {
 	int cs, r;
 
 	/* as glibc and musl: no cancellation inside a spawn */
 	pthread_setcancelstate(PTHREAD_CANCEL_DISABLE, &cs);
-	r = posix_spawn_body(ret_pid, ret_pidfd, path, fa, attr, argv, envp, search, ret_error);
+	r = posix_spawn_body(ret_pid, ret_pidfd, path, fa, attr, argv, envp, xflags, ret_error);
 	pthread_setcancelstate(cs, NULL);
 	return r;
 }
@@ -189,23 +220,27 @@ int fl__posix_spawn(pid_t *ret_pid, int *ret_pidfd, const char *path,
 FL__EXPORT int fl_posix_spawn(pid_t *pid, const char *path, const posix_spawn_file_actions_t *fa,
 			      const posix_spawnattr_t *attr, char *const argv[], char *const envp[])
 {
+	FL__KEEP_ERRNO;
 	return fl__posix_spawn(pid, NULL, path, fa, attr, argv, envp, 0, NULL);
 }
 
 FL__EXPORT int fl_posix_spawnp(pid_t *pid, const char *file, const posix_spawn_file_actions_t *fa,
 			       const posix_spawnattr_t *attr, char *const argv[], char *const envp[])
 {
-	return fl__posix_spawn(pid, NULL, file, fa, attr, argv, envp, 1, NULL);
+	FL__KEEP_ERRNO;
+	return fl__posix_spawn(pid, NULL, file, fa, attr, argv, envp, FL__XFLAGS_USE_PATH, NULL);
 }
 
 FL__EXPORT int fl_pidfd_spawn(int *pidfd, const char *path, const posix_spawn_file_actions_t *fa,
 			      const posix_spawnattr_t *attr, char *const argv[], char *const envp[])
 {
+	FL__KEEP_ERRNO;
 	return fl__posix_spawn(NULL, pidfd, path, fa, attr, argv, envp, 0, NULL);
 }
 
 FL__EXPORT int fl_pidfd_spawnp(int *pidfd, const char *file, const posix_spawn_file_actions_t *fa,
 			       const posix_spawnattr_t *attr, char *const argv[], char *const envp[])
 {
-	return fl__posix_spawn(NULL, pidfd, file, fa, attr, argv, envp, 1, NULL);
+	FL__KEEP_ERRNO;
+	return fl__posix_spawn(NULL, pidfd, file, fa, attr, argv, envp, FL__XFLAGS_USE_PATH, NULL);
 }

@@ -59,10 +59,14 @@ int fl__attr_setflags(posix_spawnattr_t *at, short flags);
 int fl__attr_setcgroup(posix_spawnattr_t *at, int cgroup);
 int fl__attr_getcgroup(const posix_spawnattr_t *at, int *cgroup);
 
+/* fl__posix_spawn's xflags, as glibc's SPAWN_XFLAGS_* */
+#define FL__XFLAGS_USE_PATH 0x1  /* posix_spawnp: search $PATH */
+#define FL__XFLAGS_TRY_SHELL 0x2 /* the pre-2.15 symbol versions: run an ENOEXEC file with /bin/sh */
+
 /* The spawn itself: ret_pidfd NULL for the posix_spawn forms; positive errno. */
 int fl__posix_spawn(pid_t *ret_pid, int *ret_pidfd, const char *path,
 		    const posix_spawn_file_actions_t *fa, const posix_spawnattr_t *attr,
-		    char *const argv[], char *const envp[], int search,
+		    char *const argv[], char *const envp[], int xflags,
 		    struct fl_error *ret_error);
 
 #endif

@@ -209,26 +209,31 @@ int fl__attr_getcgroup(const posix_spawnattr_t *at, int *cgroup)
 
 FL__EXPORT int fl_posix_spawnattr_setcgroup_np(posix_spawnattr_t *attr, int cgroup)
 {
+	FL__KEEP_ERRNO;
 	return fl__attr_setcgroup(attr, cgroup);
 }
 
 FL__EXPORT int fl_posix_spawnattr_setflags(posix_spawnattr_t *attr, short flags)
 {
+	FL__KEEP_ERRNO;
 	return fl__attr_setflags(attr, flags);
 }
 
 FL__EXPORT int fl_posix_spawnattr_getcgroup_np(const posix_spawnattr_t *attr, int *cgroup)
 {
+	FL__KEEP_ERRNO;
 	return fl__attr_getcgroup(attr, cgroup);
 }
 
 FL__EXPORT int fl_posix_spawn_file_actions_addchdir(posix_spawn_file_actions_t *fa,
 						    const char *path)
 {
+	FL__KEEP_ERRNO;
 	return fl__fa_addchdir(fa, path);
 }
 
 FL__EXPORT int fl_posix_spawn_file_actions_addfchdir(posix_spawn_file_actions_t *fa, int fd)
 {
+	FL__KEEP_ERRNO;
 	return fl__fa_addfchdir(fa, fd);
 }

@@ -14,6 +14,11 @@
  *
  * FORKLESS_LOG=PATH appends one line per spawn: function, path, result.
  *
+ * Where glibc keeps the pre-2.15 versions of posix_spawn and posix_spawnp
+ * (posix_spawn@GLIBC_2.2.5 on x86-64), a program bound to them gets their
+ * behaviour here too: a file the kernel refuses with ENOEXEC (a script
+ * without "#!") is run with /bin/sh.  The default versions return ENOEXEC.
+ *
  * Not intercepted: statically linked programs, and libc's internal callers
  * (system, popen, wordexp), which reach glibc's spawn without the PLT.
  */
@@ -27,6 +32,7 @@
 
 #include "internal.h"
 #include "posix.h"
+#include "preload_compat.h"
 
 #define SHIM __attribute__((visibility("default")))
 
@@ -69,12 +75,12 @@ static void log_spawn(const char *fn, const char *path, int r, pid_t pid, const 
 
 static int spawn(const char *fn, pid_t *pid, int *pidfd, const char *path,
 		 const posix_spawn_file_actions_t *fa, const posix_spawnattr_t *at,
-		 char *const argv[], char *const envp[], int search)
+		 char *const argv[], char *const envp[], int xflags)
 {
 	struct fl_error e = { 0, FL_STAGE_NONE, -1 };
 	pid_t p = -1;
 	int saved = errno;
-	int r = fl__posix_spawn(&p, pidfd, path, fa, at, argv, envp, search, &e);
+	int r = fl__posix_spawn(&p, pidfd, path, fa, at, argv, envp, xflags, &e);
 
 	log_spawn(fn, path, r, p, &e);
 	if (r == 0 && pid)
@@ -92,8 +98,32 @@ SHIM int posix_spawn(pid_t *pid, const char *path, const posix_spawn_file_action
 SHIM int posix_spawnp(pid_t *pid, const char *file, const posix_spawn_file_actions_t *fa,
 		      const posix_spawnattr_t *at, char *const argv[], char *const envp[])
 {
-	return spawn("posix_spawnp", pid, NULL, file, fa, at, argv, envp, 1);
+	return spawn("posix_spawnp", pid, NULL, file, fa, at, argv, envp, FL__XFLAGS_USE_PATH);
 }
+
+#ifdef FL__SPAWN_OLD
+/* The pre-2.15 versions (preload_compat.h; preload.map makes the plain names
+ * the 2.15 ones and hides these fl_ names). */
+SHIM int fl__posix_spawn_old(pid_t *pid, const char *path, const posix_spawn_file_actions_t *fa,
+			     const posix_spawnattr_t *at, char *const argv[], char *const envp[]);
+SHIM int fl__posix_spawnp_old(pid_t *pid, const char *file, const posix_spawn_file_actions_t *fa,
+			      const posix_spawnattr_t *at, char *const argv[], char *const envp[]);
+__asm__(".symver fl__posix_spawn_old, posix_spawn@" FL__SPAWN_OLD_STR);
+__asm__(".symver fl__posix_spawnp_old, posix_spawnp@" FL__SPAWN_OLD_STR);
+
+SHIM int fl__posix_spawn_old(pid_t *pid, const char *path, const posix_spawn_file_actions_t *fa,
+			     const posix_spawnattr_t *at, char *const argv[], char *const envp[])
+{
+	return spawn("posix_spawn", pid, NULL, path, fa, at, argv, envp, FL__XFLAGS_TRY_SHELL);
+}
+
+SHIM int fl__posix_spawnp_old(pid_t *pid, const char *file, const posix_spawn_file_actions_t *fa,
+			      const posix_spawnattr_t *at, char *const argv[], char *const envp[])
+{
+	return spawn("posix_spawnp", pid, NULL, file, fa, at, argv, envp,
+		     FL__XFLAGS_USE_PATH | FL__XFLAGS_TRY_SHELL);
+}
+#endif
 
 SHIM int pidfd_spawn(int *pidfd, const char *path, const posix_spawn_file_actions_t *fa,
 		     const posix_spawnattr_t *at, char *const argv[], char *const envp[])
@@ -104,7 +134,7 @@ SHIM int pidfd_spawn(int *pidfd, const char *path, const posix_spawn_file_action
 SHIM int pidfd_spawnp(int *pidfd, const char *file, const posix_spawn_file_actions_t *fa,
 		      const posix_spawnattr_t *at, char *const argv[], char *const envp[])
 {
-	return spawn("pidfd_spawnp", NULL, pidfd, file, fa, at, argv, envp, 1);
+	return spawn("pidfd_spawnp", NULL, pidfd, file, fa, at, argv, envp, FL__XFLAGS_USE_PATH);
 }
 
 /* ---- file actions ------------------------------------------------------ */

@@ -15,6 +15,7 @@ FL__EXPORT pid_t fl_spawn(const char *path, char *const argv[], char *const envp
 			  const struct fl_action *actions, size_t nactions,
 			  struct fl_error *ret_error)
 {
+	FL__KEEP_ERRNO;
 	struct fl__config c;
 	struct fl_error e = { 0, FL_STAGE_NONE, -1 };
 	struct fl_spawn_args a = {
@@ -35,6 +36,7 @@ FL__EXPORT pid_t fl_spawn(const char *path, char *const argv[], char *const envp
 
 FL__EXPORT int fl_pidfd_set_rlimit(int fd, int resource, const struct rlimit *rl)
 {
+	FL__KEEP_ERRNO;
 	const char *key = fl__rlimit_key(resource);
 
 	if (!key)
@@ -80,6 +82,7 @@ static const char *const check_names[] = {
 
 FL__EXPORT const char *fl_strstage(int stage)
 {
+	FL__KEEP_ERRNO;
 	if (stage < 0 || stage >= FL_STAGE_MAX_ || !stage_names[stage])
 		return "unknown";
 	return stage_names[stage];
@@ -87,6 +90,7 @@ FL__EXPORT const char *fl_strstage(int stage)
 
 FL__EXPORT char *fl_strerror_r(const struct fl_error *e, char *buf, size_t len)
 {
+	FL__KEEP_ERRNO;
 	char msg[128];
 
 	if (len == 0)

@@ -62,6 +62,9 @@ struct fl__spec {
 	const char *search; /* PATH value for a bare name, or NULL */
 	char *const *argv;
 	char *const *envp;
+	/* if set, an ENOEXEC file (a search stops there) is run as
+	 * {"/bin/sh", path, argv[1]..., NULL}: glibc's posix_spawn[p] before 2.15 */
+	char *const *shell_argv;
 
 	uint32_t set; /* FL__SET_* */
 	uint32_t mode; /* FL__MODE_* */

@@ -375,6 +375,7 @@ static int take_defaults(struct fl__template *t, const struct fl_template_args *
 
 static int template_create(struct fl_template_args *args, size_t size)
 {
+	FL__KEEP_ERRNO;
 	struct fl_error scratch, *e = &scratch;
 	struct fl_template_args a;
 	struct fl__template *t;
@@ -533,6 +534,7 @@ int fl__template_run(struct fl__template *t, int tfd, int execfd, const struct f
 
 static int template_spawn(int tfd, struct fl_spawn_args *args, size_t size)
 {
+	FL__KEEP_ERRNO;
 	struct fl_error scratch, *e = &scratch;
 	struct fl_spawn_args a;
 	struct fl__template *t;

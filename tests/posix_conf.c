@@ -8,6 +8,9 @@
  *
  * IMPL "libc" calls posix_spawn() and friends by their libc names: glibc when
  * run plainly, the forkless shim under LD_PRELOAD=libforkless-preload.so.
+ * IMPL "old" is "libc" with posix_spawn and posix_spawnp bound to their
+ * pre-2.15 symbol versions (posix_spawn@GLIBC_2.2.5 on x86-64), as in a
+ * program linked against an old glibc; "unsupported" where there are none.
  * IMPL "fl" calls fl_posix_spawn() and friends; file actions and attributes
  * are still built with the libc-named functions, since the library reads
  * glibc's layout.  Functions glibc 2.36 lacks (pidfd_spawn, the POSIX.1-2024
@@ -41,6 +44,7 @@
 #include <unistd.h>
 
 #include "forkless.h"
+#include "preload_compat.h"
 
 #ifndef P_PIDFD
 #define P_PIDFD 3
@@ -70,6 +74,16 @@ struct impl {
 };
 
 static struct impl impl;
+
+#ifdef FL__SPAWN_OLD
+/* The old versions, as a program linked against glibc < 2.15 binds them. */
+int old_posix_spawn(pid_t *pid, const char *path, const posix_spawn_file_actions_t *fa,
+		    const posix_spawnattr_t *at, char *const argv[], char *const envp[]);
+int old_posix_spawnp(pid_t *pid, const char *file, const posix_spawn_file_actions_t *fa,
+		     const posix_spawnattr_t *at, char *const argv[], char *const envp[]);
+__asm__(".symver old_posix_spawn, posix_spawn@" FL__SPAWN_OLD_STR);
+__asm__(".symver old_posix_spawnp, posix_spawnp@" FL__SPAWN_OLD_STR);
+#endif
 static char base[PATH_MAX], exe[PATH_MAX];
 static char *env_min[] = { "LC_ALL=C", NULL };
 
@@ -93,6 +107,12 @@ static void pick_impl(const char *name)
 	impl.setcgroup = (setcgroup_fn *)dlsym(RTLD_DEFAULT, "posix_spawnattr_setcgroup_np");
 	impl.getcgroup = (getcgroup_fn *)dlsym(RTLD_DEFAULT, "posix_spawnattr_getcgroup_np");
 	impl.setflags = posix_spawnattr_setflags;
+#ifdef FL__SPAWN_OLD
+	if (!strcmp(name, "old")) {
+		impl.spawn = old_posix_spawn;
+		impl.spawnp = old_posix_spawnp;
+	}
+#endif
 }
 
 /* ---- output ------------------------------------------------------------ */
@@ -624,6 +644,58 @@ static void spawnp_enoent_when_absent(void)
 	mkdirs("d1", "d2");
 	set_path("d1", "d2");
 	run(1, "prog", NULL, NULL, cargv("hello", NULL), env_min);
+}
+
+/* ---- scenarios: the pre-2.15 versions (IMPL "old") ---------------------- */
+
+/* A file without "#!" that prints how /bin/sh ran it, paths relative to base. */
+static void write_script(const char *path, const char *tag)
+{
+	char text[PATH_MAX + 128];
+
+	snprintf(text, sizeof(text), "b='%s'\necho \"%s 0=${0#$b/} argc=$# 1=$1 2=$2\"\n",
+		 base, tag);
+	write_file(path, text, 0755);
+}
+
+/* posix_spawn runs an ENOEXEC file as {"/bin/sh", path, argv[1]...}. */
+static void old_spawn_runs_shell(void)
+{
+	char *two[] = { "x", "one", "two words", NULL }, *none[] = { NULL };
+
+	write_script("script", "script");
+	say("case args");
+	run(0, "./script", NULL, NULL, two, env_min);
+	say("case no argv");
+	run(0, "./script", NULL, NULL, none, env_min);
+	say("case absolute");
+	char abs[PATH_MAX + 16];
+	snprintf(abs, sizeof(abs), "%s/script", base);
+	run(0, abs, NULL, NULL, two, env_min);
+	say("case program");
+	run(0, exe, NULL, NULL, cargv("hello", NULL), env_min);
+	say("case missing");
+	run(0, "./nonexistent", NULL, NULL, two, env_min);
+}
+
+/* posix_spawnp: the search stops at the ENOEXEC file, and /bin/sh gets the
+ * name as given, which it opens from the cwd (here: another script). */
+static void old_spawnp_runs_shell(void)
+{
+	char *two[] = { "x", "one", "two words", NULL };
+
+	mkdirs("bin", "d2");
+	write_script("bin/script", "in-path");
+	write_script("d2/script", "later");
+	write_script("script", "in-cwd");
+	set_path("bin", "d2");
+	say("case bare name");
+	run(1, "script", NULL, NULL, two, env_min);
+	say("case with slash");
+	run(1, "bin/script", NULL, NULL, two, env_min);
+	say("case program");
+	link_self("bin", "confchild");
+	run(1, "confchild", NULL, NULL, cargv("hello", NULL), env_min);
 }
 
 /* ---- scenarios: file descriptors and file actions ----------------------- */
@@ -1447,6 +1519,26 @@ static void setcgroup(void)
 		say("rmdir cgroup error=%s", ename(errno));
 }
 
+/* A negative cgroup fd is EINVAL, as clone3 has it; one not open is EBADF. */
+static void setcgroup_bad_fd(void)
+{
+	static const int fds[] = { -1, -100, 999 };
+	posix_spawnattr_t at;
+
+	if (!impl.setcgroup) {
+		say("unsupported");
+		return;
+	}
+	for (size_t i = 0; i < sizeof(fds) / sizeof(fds[0]); i++) {
+		posix_spawnattr_init(&at);
+		say("case cgroup %d", fds[i]);
+		say("setcgroup_np=%s", ename(impl.setcgroup(&at, fds[i])));
+		say("setflags(SETCGROUP)=%s", ename(impl.setflags(&at, SETCGROUP)));
+		run(0, exe, NULL, &at, cargv("hello", NULL), env_min);
+		posix_spawnattr_destroy(&at);
+	}
+}
+
 /* ---- dispatch ----------------------------------------------------------- */
 
 static const struct scenario {
@@ -1469,6 +1561,8 @@ static const struct scenario {
 	S(spawnp_eacces_remembered),
 	S(spawnp_continues_after_eacces),
 	S(spawnp_enoent_when_absent),
+	S(old_spawn_runs_shell),
+	S(old_spawnp_runs_shell),
 	S(fd_inherit_non_cloexec),
 	S(addclose_child_only),
 	S(addclose_not_open_ok),
@@ -1512,6 +1606,7 @@ static const struct scenario {
 	{ "pidfd_spawn", pidfd_spawn_scenario },
 	S(pidfd_spawnp_searches_path),
 	S(setcgroup),
+	S(setcgroup_bad_fd),
 #undef S
 };
 
@@ -1542,11 +1637,18 @@ int main(int argc, char **argv)
 {
 	if (argc >= 3 && !strcmp(argv[1], "child"))
 		return child_main(argc, argv);
-	if (argc != 4 || (strcmp(argv[1], "libc") && strcmp(argv[1], "fl"))) {
-		fprintf(stderr, "usage: posix-conf libc|fl SCENARIO BASE\n"
+	if (argc != 4 || (strcmp(argv[1], "libc") && strcmp(argv[1], "fl") &&
+			  strcmp(argv[1], "old"))) {
+		fprintf(stderr, "usage: posix-conf libc|old|fl SCENARIO BASE\n"
 				"       posix-conf child BASE WHAT...\n");
 		return 2;
 	}
+#ifndef FL__SPAWN_OLD
+	if (!strcmp(argv[1], "old")) {
+		say("unsupported");
+		return 0;
+	}
+#endif
 	pick_impl(argv[1]);
 	for (size_t i = 0; i < sizeof(scenarios) / sizeof(scenarios[0]); i++) {
 		if (strcmp(scenarios[i].name, argv[2]))

@@ -382,7 +382,7 @@ HELPER(nss_slow_user)
 
 TEST(a_blocking_name_lookup_stalls_no_other_handle_and_survives_cancel)
 {
-	char mod[4200], conf[4200], libdir[4200];
+	char mod[4300], conf[4300], libdir[4200];
 	snprintf(libdir, sizeof(libdir), "%s/tests", fl_test_builddir());
 	snprintf(mod, sizeof(mod), "%s/libnss_flslow.so.2", libdir);
 	if (access(mod, R_OK) != 0)

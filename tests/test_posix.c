@@ -144,20 +144,29 @@ static void expect_logged(const char *log, const char *what)
 	free(text);
 }
 
+/* The shim's log file, created beforehand and writable by all (RESETIDS
+ * runs the shim as nobody); its path is static. */
+static const char *shim_log(void)
+{
+	static char log[4200];
+
+	snprintf(log, sizeof(log), "%s/shim.log", fl_test_tmpdir());
+	int fd = open(log, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0666);
+	ASSERT_GE(fd, 0);
+	ASSERT_EQ(fchmod(fd, 0666), 0);
+	close(fd);
+	return log;
+}
+
 static void differential(const char *scenario, int flags, const char *want)
 {
-	char log[4200];
+	const char *log = NULL;
 	char *libc, *fl, *shim = NULL;
 
 	libc = run_conf("libc", scenario, "libc", NULL);
 	fl = run_conf("fl", scenario, "fl", NULL);
 	if (shim_usable()) {
-		/* created beforehand, writable by all: RESETIDS runs the shim as nobody */
-		snprintf(log, sizeof(log), "%s/shim.log", fl_test_tmpdir());
-		int fd = open(log, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0666);
-		ASSERT_GE(fd, 0);
-		ASSERT_EQ(fchmod(fd, 0666), 0);
-		close(fd);
+		log = shim_log();
 		shim = run_conf("libc", scenario, "shim", log);
 	}
 	if (flags & NEW_API) {
@@ -430,3 +439,57 @@ POSIX_TEST(pidfd_spawnp_searches_path, NEW_API | PIDFD_LOG,
 POSIX_TEST(setcgroup, NEW_API,
 	   "setcgroup_np=0\ngetcgroup_np same=yes\nsetflags(SETCGROUP)=0\n"
 	   "child in_cgroup=yes\nspawn=0")
+
+/* A negative cgroup fd: EINVAL, as clone3 (and so glibc 2.39); not open: EBADF. */
+POSIX_TEST(setcgroup_bad_fd, NEW_API,
+	   "case cgroup -1\nsetcgroup_np=0\nsetflags(SETCGROUP)=0\nspawn=EINVAL\n"
+	   "pid=untouched\nchildren=none\n"
+	   "case cgroup -100\nsetcgroup_np=0\nsetflags(SETCGROUP)=0\nspawn=EINVAL\n"
+	   "case cgroup 999\nsetcgroup_np=0\nsetflags(SETCGROUP)=0\nspawn=EBADF\n"
+	   "pid=untouched\nchildren=none")
+
+/* ---- the pre-2.15 symbol versions --------------------------------------- */
+
+/*
+ * A program bound to posix_spawn@GLIBC_2.2.5 (posix-conf "old") gets glibc's
+ * old behaviour from the shim too: an ENOEXEC file is run with /bin/sh.
+ * glibc itself (no shim) is the reference.  The default versions keep
+ * returning ENOEXEC: exec_enoexec, spawnp_enoexec_no_shell above.
+ */
+static void old_versions(const char *scenario, const char *want)
+{
+	/* first: ASan's posix_spawn interceptor would take the old versions' calls */
+	if (!shim_usable())
+		SKIP("the shim cannot run in this build");
+	char *libc = run_conf("old", scenario, "libc", NULL);
+
+	if (!strcmp(libc, "unsupported\n")) {
+		free(libc);
+		SKIP("no pre-2.15 posix_spawn on this architecture");
+	}
+	expect_lines(libc, want, "glibc");
+	const char *log = shim_log();
+	char *shim = run_conf("old", scenario, "shim", log);
+	ASSERT_STREQ(shim, libc);
+	expect_logged(log, "forkless posix_spawn");
+	free(libc);
+	free(shim);
+}
+
+TEST(posix_old_spawn_runs_enoexec_with_shell)
+{
+	old_versions("old_spawn_runs_shell",
+		     "case args\nscript 0=./script argc=2 1=one 2=two words\nspawn=0\nexit=0\n"
+		     "case no argv\nscript 0=./script argc=0 1= 2=\nspawn=0\n"
+		     "case absolute\nscript 0=script argc=2 1=one 2=two words\nspawn=0\n"
+		     "case program\nchild hello\nspawn=0\n"
+		     "case missing\nspawn=ENOENT\npid=untouched\nchildren=none");
+}
+
+TEST(posix_old_spawnp_runs_enoexec_with_shell)
+{
+	old_versions("old_spawnp_runs_shell",
+		     "case bare name\nin-cwd 0=script argc=2 1=one 2=two words\nspawn=0\n"
+		     "case with slash\nin-path 0=bin/script argc=2 1=one 2=two words\nspawn=0\n"
+		     "case program\nchild hello\nspawn=0\nexit=0");
+}

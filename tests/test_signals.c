@@ -161,3 +161,74 @@ TEST(per_signal_reset_fallback_without_clear_sighand)
 	ASSERT_GE(passed, 2); /* glibc's pthread_create may use clone3 too */
 	fl_sc_supervisor_close();
 }
+
+/*
+ * glibc's internal signals 32 and 33 (SIGCANCEL, SIGSETXID), which its
+ * sigaction(2) wrapper refuses to touch: a handler of the caller ends as
+ * SIG_DFL in the child, as every caught signal does (CLONE_CLEAR_SIGHAND
+ * gives that; the per-signal fallback does the same, not glibc's SIG_IGN,
+ * which the executed program would inherit); an ignored one stays ignored.
+ */
+struct ksigaction {
+	void *handler;
+	unsigned long flags;
+	void *restorer;
+	unsigned long long mask;
+};
+
+static void on_internal(int sig)
+{
+	(void)sig;
+}
+
+static void set_internal(int sig, void *handler)
+{
+	struct ksigaction sa = { handler, 0, NULL, 0 };
+	ASSERT_EQ(syscall(SYS_rt_sigaction, sig, &sa, NULL, 8), 0);
+}
+
+/* The child's SigIgn bits of 32 and 33 (bit n-1 is signal n). */
+static unsigned long long child_ignores_32_33(void)
+{
+	unsigned long long blk, ign;
+	int st, fd = fl_pidfd_open(0, FL_PIDFD_EMPTY);
+	ASSERT_GE(fd, 0);
+	char *out = fl_test_run_handle(fd, "attrs_signals", NULL, &st);
+	ASSERT_EQ(st, 0);
+	ASSERT_EQ(sscanf(out, "blk=%llx ign=%llx", &blk, &ign), 2);
+	free(out);
+	return ign & (3ULL << 31);
+}
+
+static void check_internal_signals(void)
+{
+	set_internal(32, (void *)on_internal);
+	set_internal(33, (void *)on_internal);
+	ASSERT_EQ(child_ignores_32_33(), 0); /* SIG_DFL: a handler cannot survive exec */
+	set_internal(32, (void *)SIG_IGN);
+	set_internal(33, (void *)SIG_IGN);
+	ASSERT_EQ(child_ignores_32_33(), 3ULL << 31);
+	set_internal(32, (void *)SIG_DFL);
+	set_internal(33, (void *)SIG_DFL);
+}
+
+TEST(internal_signals_32_33_default_in_child)
+{
+	check_internal_signals();
+	/* the clone fallback (clone3 refused): no CLONE_CLEAR_SIGHAND at all */
+	struct fl_sc_rule r[] = { { SYS_clone3, ENOSYS, 0, 0 } };
+	fl_sc_install(r, 1);
+	check_internal_signals();
+}
+
+TEST(internal_signals_32_33_default_without_clear_sighand)
+{
+	if (fl_test_valgrind())
+		SKIP("valgrind has no clone3");
+	volatile int refused = 0, passed = 0;
+	fl_sc_no_clear_sighand(&refused, &passed);
+	check_internal_signals();
+	ASSERT_EQ(refused, 1); /* the per-signal reset ran */
+	ASSERT_GE(passed, 2);
+	fl_sc_supervisor_close();
+}
