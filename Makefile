@@ -59,7 +59,12 @@ all: $(B)/libforkless.a $(B)/libforkless.so $(B)/libforkless-preload.so $(B)/for
 
 # The child executor runs between clone and exec: no sanitizer runtime there,
 # and no loop turned into a libc call.
-CHILD_FLAGS := -fno-sanitize=all -fno-tree-loop-distribute-patterns -fno-stack-protector
+CHILD_FLAGS := -fno-sanitize=all -fno-stack-protector
+ifneq ($(findstring clang,$(shell $(CC) --version 2>/dev/null)),)
+CHILD_FLAGS += -fno-builtin # clang's loop idiom pass honours it (no memset/memcpy calls)
+else
+CHILD_FLAGS += -fno-tree-loop-distribute-patterns
+endif
 
 $(B)/obj/child.o: $(CHILD_SRC)
 	@mkdir -p $(@D)
