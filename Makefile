@@ -72,9 +72,10 @@ $(B)/obj/child.o: $(CHILD_SRC)
 $(B)/obj/child.pic.o: $(CHILD_SRC)
 	@mkdir -p $(@D)
 	$(CC) $(ALLCFLAGS) -fvisibility=hidden -fPIC $(CHILD_FLAGS) -c -o $@ $<
+# CFLAGS too: -fcf-protection there marks the stub for CET (see the file).
 $(B)/obj/sys_clone.o $(B)/obj/sys_clone.pic.o: src/sys_clone.S
 	@mkdir -p $(@D)
-	$(CC) -c -o $@ $<
+	$(CC) $(CFLAGS) -c -o $@ $<
 $(B)/obj/%.o: src/%.c
 	@mkdir -p $(@D)
 	$(CC) $(ALLCFLAGS) -fvisibility=hidden $(SANFLAGS) -c -o $@ $<
