@@ -35,6 +35,49 @@ extern "C" {
 #define FL_VERSION_MINOR 1
 #define FL_VERSION_PATCH 0
 
+/* ---- the layout of argument structs ------------------------------------ */
+
+/*
+ * Every struct the library reads from the caller has the same layout, size
+ * and alignment on every Linux ABI (x86-64, i686, armv7, aarch64, ...), as
+ * the kernel's struct clone_args: 64-bit fields are aligned to 8, and a
+ * pointer sits in a 64-bit slot of its own.  FL__PTR(type, name) is such a
+ * slot: the pointer `name`, which the library reads, overlaid with
+ * `name_u64`, the whole slot.  Set either one; on 32-bit ABIs the half of
+ * the slot that the pointer does not cover is ignored (it is the upper half
+ * of name_u64 on both byte orders, so (uint64_t)(uintptr_t)p is right too).
+ */
+#if defined(__GNUC__) || defined(__clang__)
+#define FL__ALIGN8 __attribute__((__aligned__(8)))
+#else
+#error "forkless.h needs __attribute__((aligned)) (GCC, Clang and compatible compilers)"
+#endif
+
+typedef uint64_t fl_aligned_u64 FL__ALIGN8; /* the kernel's __aligned_u64 */
+
+#if defined(__SIZEOF_POINTER__) && __SIZEOF_POINTER__ == 4 && \
+	defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_BIG_ENDIAN__
+#define FL__PTR(type, name) \
+	union FL__ALIGN8 { \
+		struct { uint32_t fl__hi_##name; type name; }; \
+		uint64_t name##_u64; \
+	}
+#else
+#define FL__PTR(type, name) \
+	union FL__ALIGN8 { \
+		type name; \
+		uint64_t name##_u64; \
+	}
+#endif
+
+#ifdef __cplusplus
+#define FL__STATIC_ASSERT(e, m) static_assert(e, m)
+#define FL__ALIGNOF(t) alignof(t)
+#else
+#define FL__STATIC_ASSERT(e, m) _Static_assert(e, m)
+#define FL__ALIGNOF(t) _Alignof(t)
+#endif
+
 /* ---- handles ----------------------------------------------------------- */
 
 /* fl_pidfd_open() flag: with pid == 0, open an empty (not yet started) process. */
@@ -124,17 +167,23 @@ struct fl_action {
 	uint32_t flags;
 	int32_t fd;
 	int32_t newfd;
-	uint64_t arg;
+	fl_aligned_u64 arg;
 };
 
 /* What FL_ACTION_OPEN's arg points to (open_how plus the path).  newfd is
  * closed first (unless it is the directory fd), as POSIX's addopen has it. */
 struct fl_open {
-	const char *path;
-	uint64_t flags;   /* O_* flags; O_CLOEXEC is cleared on newfd (see OFLAG_AS_IS) */
-	uint64_t mode;
-	uint64_t resolve; /* RESOLVE_* (openat2); 0 uses openat */
+	FL__PTR(const char *, path);
+	fl_aligned_u64 flags;   /* O_* flags; O_CLOEXEC is cleared on newfd (see OFLAG_AS_IS) */
+	fl_aligned_u64 mode;
+	fl_aligned_u64 resolve; /* RESOLVE_* (openat2); 0 uses openat */
 };
+
+FL__STATIC_ASSERT(sizeof(struct fl_action) == 24 && FL__ALIGNOF(struct fl_action) == 8 &&
+		  offsetof(struct fl_action, newfd) == 12 && offsetof(struct fl_action, arg) == 16,
+		  "struct fl_action: one layout on every ABI");
+FL__STATIC_ASSERT(sizeof(struct fl_open) == 32 && offsetof(struct fl_open, flags) == 8 &&
+		  offsetof(struct fl_open, resolve) == 24, "struct fl_open: one layout on every ABI");
 
 /* ---- running ----------------------------------------------------------- */
 
@@ -186,24 +235,38 @@ struct fl_error {
 
 /* Arguments of fl_pidfd_spawn_run(); zero means "use the configured value". */
 struct fl_spawn_args {
-	uint64_t flags;                 /* FL_SPAWN_* */
-	const char *path;               /* overrides "path" */
-	char *const *argv;              /* overrides "argv" */
-	char *const *envp;              /* overrides "envp" */
-	const struct fl_action *actions;
-	uint64_t nactions;
-	struct fl_error *error;         /* filled on failure if not NULL */
-	int *pidfd;                     /* VER1: if not NULL, receives the child's pidfd */
+	fl_aligned_u64 flags;                     /* FL_SPAWN_* */
+	FL__PTR(const char *, path);              /* overrides "path" */
+	FL__PTR(char *const *, argv);             /* overrides "argv" */
+	FL__PTR(char *const *, envp);             /* overrides "envp" */
+	FL__PTR(const struct fl_action *, actions);
+	fl_aligned_u64 nactions;
+	FL__PTR(struct fl_error *, error);        /* filled on failure if not NULL */
+	FL__PTR(int *, pidfd);                    /* VER1: if not NULL, receives the child's pidfd */
 };
 
 #define FL_SPAWN_ARGS_SIZE_VER0 56 /* the first published size */
 #define FL_SPAWN_ARGS_SIZE_VER1 64 /* + pidfd */
 
+FL__STATIC_ASSERT(sizeof(struct fl_spawn_args) == FL_SPAWN_ARGS_SIZE_VER1 &&
+		  FL__ALIGNOF(struct fl_spawn_args) == 8 &&
+		  offsetof(struct fl_spawn_args, path) == 8 &&
+		  offsetof(struct fl_spawn_args, argv) == 16 &&
+		  offsetof(struct fl_spawn_args, envp) == 24 &&
+		  offsetof(struct fl_spawn_args, actions) == 32 &&
+		  offsetof(struct fl_spawn_args, nactions) == 40 &&
+		  offsetof(struct fl_spawn_args, error) == 48 &&
+		  offsetof(struct fl_spawn_args, pidfd) == FL_SPAWN_ARGS_SIZE_VER0,
+		  "struct fl_spawn_args: one layout on every ABI");
+
 /*
  * fl_pidfd_spawn_run - start the process configured on handle fd.
  *
  * args (may be NULL, with size 0) adds per-run overrides and actions.  size is
- * sizeof(*args); a larger size is accepted if the extra bytes are zero.
+ * sizeof(*args); a larger size is accepted if the extra bytes are zero, up
+ * to the page size (the kernel's rule for extensible structs: a larger size
+ * is -E2BIG and nothing is read); a size below FL_SPAWN_ARGS_SIZE_VER0 is
+ * -EINVAL.
  *
  * The file to run is args->path, else "path", else argv[0]; a name without
  * '/' is searched in the caller's $PATH (default "/bin:/usr/bin") with
@@ -226,9 +289,10 @@ struct fl_spawn_args {
  * args->error says what failed and the handle is spent (-EBUSY on a
  * second run).
  * Errors: -EBADF, -EINVAL, -EBUSY, -EBADFD as for fl_pidfd_config();
- * -EFAULT NULL argv, or NULL args with a non-zero size; -E2BIG size too
- * small, non-zero extra bytes, more than 2^24 actions, or argv and envp
- * over ARG_MAX; -EAGAIN (RLIMIT_NPROC); and every error the child's
+ * -EINVAL size below VER0 (args->error is then not used); -EFAULT NULL
+ * argv, or NULL args with a size of VER0 or more; -E2BIG size above the
+ * page size (args is not read), non-zero extra bytes, more than 2^24
+ * actions, or argv and envp over ARG_MAX; -EAGAIN (RLIMIT_NPROC); and every error the child's
  * steps and execve(2) can return, with the stage in args->error.
  */
 int fl_pidfd_spawn_run(int fd, struct fl_spawn_args *args, size_t size);
@@ -333,23 +397,35 @@ enum fl_template_check {
 
 /* Arguments of fl_spawn_template_create(); extensible like fl_spawn_args. */
 struct fl_template_args {
-	uint64_t flags;          /* FL_TEMPLATE_* */
-	int32_t execfd;          /* an fd of the executable, or -1 to use filename */
-	uint32_t exec_flags;     /* 0 or AT_SYMLINK_NOFOLLOW (filename) */
-	const char *filename;    /* absolute path (or a bare name with FL_TEMPLATE_SEARCH_PATH) */
-	int32_t config_fd;       /* a not started builder handle: its configuration is every
-				  * spawn's default; -1 for none */
-	uint32_t reserved;       /* 0 */
-	const struct fl_action *actions; /* default actions, applied before each spawn's */
-	uint64_t nactions;
-	struct fl_error *error;  /* why create failed, if not NULL */
+	fl_aligned_u64 flags;          /* FL_TEMPLATE_* */
+	int32_t execfd;                /* an fd of the executable, or -1 to use filename */
+	uint32_t exec_flags;           /* 0 or AT_SYMLINK_NOFOLLOW (filename) */
+	FL__PTR(const char *, filename); /* absolute path (or a bare name with FL_TEMPLATE_SEARCH_PATH) */
+	int32_t config_fd;             /* a not started builder handle: its configuration is every
+					* spawn's default; -1 for none */
+	uint32_t reserved;             /* 0 */
+	FL__PTR(const struct fl_action *, actions); /* default actions, applied before each spawn's */
+	fl_aligned_u64 nactions;
+	FL__PTR(struct fl_error *, error); /* why create failed, if not NULL */
 };
 
 #define FL_TEMPLATE_ARGS_SIZE_VER0 56
 
+FL__STATIC_ASSERT(sizeof(struct fl_template_args) == FL_TEMPLATE_ARGS_SIZE_VER0 &&
+		  FL__ALIGNOF(struct fl_template_args) == 8 &&
+		  offsetof(struct fl_template_args, execfd) == 8 &&
+		  offsetof(struct fl_template_args, filename) == 16 &&
+		  offsetof(struct fl_template_args, config_fd) == 24 &&
+		  offsetof(struct fl_template_args, actions) == 32 &&
+		  offsetof(struct fl_template_args, nactions) == 40 &&
+		  offsetof(struct fl_template_args, error) == 48,
+		  "struct fl_template_args: one layout on every ABI");
+
 /*
  * fl_spawn_template_create - cache an executable for many spawns.
  *
+ * size: as for fl_pidfd_spawn_run() (below FL_TEMPLATE_ARGS_SIZE_VER0
+ * -EINVAL, above the page size -E2BIG, unread).
  * Exactly one of execfd (>= 0) and filename.  The file is checked once,
  * here: it must be a regular file the caller may execute, and an ELF for
  * this machine whose PT_INTERP exists, or a "#!" script whose interpreter

@@ -127,7 +127,7 @@ struct open_how {
 #endif
 
 /* __aligned_u64: 8-byte aligned on every ABI (i386 aligns uint64_t to 4) */
-typedef uint64_t fl_rfc_aligned_u64 __attribute__((aligned(8)));
+typedef fl_aligned_u64 fl_rfc_aligned_u64;
 
 /* spawn_template_create_args.flags: the template fd gets O_CLOEXEC */
 #define SPAWN_TEMPLATE_CREATE_CLOEXEC (1ULL << 0)
@@ -162,8 +162,8 @@ struct spawn_template_open {
 /* What SIGMASK's and SIGDEFAULT's arg points to: a KERNEL sigset (one
  * unsigned long per 64 signals, bit n-1 for signal n), not a sigset_t. */
 struct spawn_template_sigset {
-	fl_rfc_aligned_u64 sigset; /* pointer to the set */
-	uint64_t sigsetsize;       /* 8 */
+	fl_rfc_aligned_u64 sigset;     /* pointer to the set */
+	fl_rfc_aligned_u64 sigsetsize; /* 8 */
 };
 
 struct spawn_template_create_args {
@@ -198,14 +198,37 @@ struct spawn_template_spawn_args {
 #define FL_RFC_CLOSE_RANGE_UNSHARE (1U << 1)
 #define FL_RFC_CLOSE_RANGE_CLOEXEC (1U << 2)
 
-/* The layouts are the RFC's ABI. */
-typedef char fl_rfc_check_action_size[sizeof(struct spawn_template_action) == 24 ? 1 : -1];
-typedef char fl_rfc_check_open_size[sizeof(struct spawn_template_open) == 32 ? 1 : -1];
-typedef char fl_rfc_check_sigset_size[sizeof(struct spawn_template_sigset) == 16 ? 1 : -1];
-typedef char fl_rfc_check_create_size[sizeof(struct spawn_template_create_args) ==
-				      SPAWN_TEMPLATE_CREATE_ARGS_SIZE_VER0 ? 1 : -1];
-typedef char fl_rfc_check_spawn_size[sizeof(struct spawn_template_spawn_args) ==
-				     SPAWN_TEMPLATE_SPAWN_ARGS_SIZE_VER0 ? 1 : -1];
+/* The layouts are the RFC's ABI: the same on every Linux ABI. */
+FL__STATIC_ASSERT(sizeof(struct spawn_template_action) == 24 &&
+		  FL__ALIGNOF(struct spawn_template_action) == 8 &&
+		  offsetof(struct spawn_template_action, fd) == 8 &&
+		  offsetof(struct spawn_template_action, arg) == 16,
+		  "struct spawn_template_action: one layout on every ABI");
+FL__STATIC_ASSERT(sizeof(struct spawn_template_open) == 32 &&
+		  offsetof(struct spawn_template_open, how) == 8,
+		  "struct spawn_template_open: one layout on every ABI");
+FL__STATIC_ASSERT(sizeof(struct spawn_template_sigset) == 16 &&
+		  offsetof(struct spawn_template_sigset, sigsetsize) == 8,
+		  "struct spawn_template_sigset: one layout on every ABI");
+FL__STATIC_ASSERT(sizeof(struct spawn_template_create_args) ==
+			  SPAWN_TEMPLATE_CREATE_ARGS_SIZE_VER0 &&
+		  FL__ALIGNOF(struct spawn_template_create_args) == 8 &&
+		  offsetof(struct spawn_template_create_args, execfd) == 8 &&
+		  offsetof(struct spawn_template_create_args, filename) == 16 &&
+		  offsetof(struct spawn_template_create_args, actions) == 24 &&
+		  offsetof(struct spawn_template_create_args, actions_len) == 32 &&
+		  offsetof(struct spawn_template_create_args, reserved) == 40,
+		  "struct spawn_template_create_args: one layout on every ABI");
+FL__STATIC_ASSERT(sizeof(struct spawn_template_spawn_args) ==
+			  SPAWN_TEMPLATE_SPAWN_ARGS_SIZE_VER0 &&
+		  FL__ALIGNOF(struct spawn_template_spawn_args) == 8 &&
+		  offsetof(struct spawn_template_spawn_args, pidfd) == 8 &&
+		  offsetof(struct spawn_template_spawn_args, argv) == 16 &&
+		  offsetof(struct spawn_template_spawn_args, envp) == 24 &&
+		  offsetof(struct spawn_template_spawn_args, actions) == 32 &&
+		  offsetof(struct spawn_template_spawn_args, actions_len) == 40 &&
+		  offsetof(struct spawn_template_spawn_args, reserved) == 48,
+		  "struct spawn_template_spawn_args: one layout on every ABI");
 
 /* ---- helpers (not part of the API) -------------------------------------- */
 

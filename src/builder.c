@@ -433,18 +433,24 @@ FL__EXPORT int fl_pidfd_config(int fd, unsigned int cmd, const char *key,
 }
 
 /*
- * The kernel's extensible-struct rule: copy a caller's struct of any size
- * >= ver0 into out (out_size bytes, zero-filled beyond what the caller has);
- * a larger size is accepted if its extra bytes are zero (else -E2BIG, with
- * out copied so that its error pointer can still be used).
+ * The kernel's extensible-struct rule (copy_struct_from_user, as clone3
+ * applies it): copy a caller's struct of any size >= ver0 into out
+ * (out_size bytes, zero-filled beyond what the caller has); a larger size
+ * is accepted if its extra bytes are zero (else -E2BIG, with out copied so
+ * that its error pointer can still be used).  A size above a page is
+ * -E2BIG and a size below ver0 -EINVAL, both before anything is read.
  */
 int fl__copy_ext(void *out, size_t out_size, const void *in, size_t size, size_t ver0)
 {
 	memset(out, 0, out_size);
-	if (!in)
-		return size == 0 ? 1 : -EFAULT; /* 1: no struct at all */
-	if (size < ver0)
+	if (!in && size == 0)
+		return 1; /* no struct at all */
+	if (size > fl__page_size())
 		return -E2BIG;
+	if (size < ver0)
+		return -EINVAL;
+	if (!in)
+		return -EFAULT;
 	memcpy(out, in, size < out_size ? size : out_size);
 	for (size_t i = out_size; i < size; i++)
 		if (((const unsigned char *)in)[i])
@@ -500,8 +506,9 @@ static int run_finish(int fd, struct builder *b, int r, int pidfd, const struct 
 
 static int spawn_run(int fd, struct fl_spawn_args *args, size_t size)
 {
-	struct fl_error scratch, *e = args && size >= FL_SPAWN_ARGS_SIZE_VER0 && size <= 4096 &&
-					      args->error ? args->error : &scratch;
+	struct fl_error scratch, *e = args && size >= FL_SPAWN_ARGS_SIZE_VER0 &&
+					      size <= fl__page_size() && args->error
+					      ? args->error : &scratch;
 	struct fl_spawn_args a;
 	struct builder *b;
 	int pidfd = -1, cs, r;

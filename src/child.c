@@ -303,7 +303,9 @@ static long close_listed(unsigned int lo, unsigned int hi, int skip)
 				/* struct linux_dirent64: ino, off, reclen, type, name */
 				unsigned short reclen = *(unsigned short *)(buf + off + 16);
 				long fd = fd_name(buf + off + 19);
-				if (fd >= lo && fd <= hi && fd != dir && fd != skip) {
+				/* fd >= 0 first: on 32-bit ABIs long meets unsigned int as unsigned */
+				if (fd >= 0 && (unsigned long)fd >= lo && (unsigned long)fd <= hi &&
+				    fd != dir && fd != skip) {
 					fl__sys1(__NR_close, fd);
 					found = 1;
 				}

@@ -8,10 +8,17 @@
 #include <errno.h>
 #include <sched.h>
 #include <stdbool.h>
+#include <unistd.h>
 
 #include "spec.h"
 
 #define FL__EXPORT __attribute__((visibility("default")))
+
+/* The page size of this system (4 KiB, 16 KiB, 64 KiB ...), never a constant. */
+static inline size_t fl__page_size(void)
+{
+	return (size_t)sysconf(_SC_PAGESIZE);
+}
 
 /*
  * The first statement of every exported function: errno is saved here and

@@ -38,8 +38,9 @@
 #include "internal.h"
 #include "sys.h"
 
-/* One mapping per embryo: a guard page, the stack, and at its top the
- * control block, so that a nursery can clone into a block the caller made. */
+/* One mapping per embryo: a guard page (of the system's page size), then
+ * the block: the stack, and at its top the control block, so that a nursery
+ * can clone into a block the caller made. */
 #define BLOCK_SIZE (64 * 1024)
 #define CTL_SPACE ((sizeof(struct fl__embryo) + 63) & ~(size_t)63)
 #define POOL_MAX 16
@@ -63,11 +64,13 @@ static struct fl__embryo *embryo_alloc(void)
 		p = pool[--pool_n];
 	pthread_mutex_unlock(&pool_lock);
 	if (!p) {
-		p = mmap(NULL, BLOCK_SIZE, PROT_READ | PROT_WRITE,
+		size_t guard = fl__page_size();
+		p = mmap(NULL, guard + BLOCK_SIZE, PROT_READ | PROT_WRITE,
 			 MAP_PRIVATE | MAP_ANONYMOUS | MAP_STACK, -1, 0);
 		if (p == MAP_FAILED)
 			return NULL;
-		mprotect(p, 4096, PROT_NONE); /* guard page */
+		mprotect(p, guard, PROT_NONE); /* guard page */
+		p = (char *)p + guard;
 	}
 	struct fl__embryo *e = (struct fl__embryo *)((char *)p + BLOCK_SIZE - CTL_SPACE);
 	memset(e, 0, sizeof(*e));
@@ -92,7 +95,7 @@ void fl__embryo_free(struct fl__embryo *e)
 	}
 	pthread_mutex_unlock(&pool_lock);
 	if (p)
-		munmap(p, BLOCK_SIZE);
+		munmap((char *)p - fl__page_size(), fl__page_size() + BLOCK_SIZE);
 }
 
 /* cmd, kick and passes are private futexes (only tasks of our mm use them);

@@ -56,9 +56,12 @@ static __thread void *thread_stack;
 static pthread_key_t stack_key;
 static pthread_once_t stack_once = PTHREAD_ONCE_INIT;
 
+/* p is the stack's low end; the guard page(s) below it share the mapping. */
 static void stack_free(void *p)
 {
-	munmap(p, STACK_SIZE);
+	size_t guard = fl__page_size();
+
+	munmap((char *)p - guard, guard + STACK_SIZE);
 }
 
 static void stack_key_init(void)
@@ -68,16 +71,18 @@ static void stack_key_init(void)
 
 static void *get_stack(void)
 {
-	void *p;
+	size_t guard = fl__page_size(); /* one page, whatever its size (64 KiB exist) */
+	char *p;
 
 	if (thread_stack)
 		return thread_stack;
 	pthread_once(&stack_once, stack_key_init);
-	p = mmap(NULL, STACK_SIZE, PROT_READ | PROT_WRITE,
+	p = mmap(NULL, guard + STACK_SIZE, PROT_READ | PROT_WRITE,
 		 MAP_PRIVATE | MAP_ANONYMOUS | MAP_STACK, -1, 0);
 	if (p == MAP_FAILED)
 		return NULL;
-	mprotect(p, 4096, PROT_NONE); /* guard page */
+	mprotect(p, guard, PROT_NONE); /* guard page */
+	p += guard;
 	pthread_setspecific(stack_key, p);
 	return thread_stack = p;
 }

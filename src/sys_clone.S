@@ -15,7 +15,21 @@
  *
  * long fl__clone_run(unsigned long flags, void *stack_top, int *ptid,
  *                    int *ctid, int (*fn)(void *), void *arg);
+ *
+ * Control-flow protection: a -fcf-protection build (__CET__) marks this
+ * object with the same x86 feature property as the compiled ones, so the
+ * linker keeps IBT and SHSTK for the library (it ANDs the property of every
+ * object; one unmarked object would switch CET off for the whole process),
+ * and each entry starts with endbr64.  Both stubs are shadow-stack clean:
+ * the caller returns from the frame it called, the child calls fn on its
+ * own stack and never returns.
  */
+#if defined(__CET__) && defined(__x86_64__)
+#define FL_ENDBR endbr64
+#else
+#define FL_ENDBR
+#endif
+
 #if defined(__x86_64__)
 	.text
 	.globl fl__clone3_run
@@ -23,6 +37,7 @@
 	.type fl__clone3_run, @function
 fl__clone3_run:
 	.cfi_startproc
+	FL_ENDBR
 	mov %rdx, %r8		/* fn: r8/r9 survive the syscall (rcx, r11 do not) */
 	mov %rcx, %r9		/* arg */
 	mov $435, %eax		/* __NR_clone3 */
@@ -48,6 +63,7 @@ fl__clone3_run:
 	.type fl__clone_run, @function
 fl__clone_run:
 	.cfi_startproc
+	FL_ENDBR
 	and $-16, %rsi
 	sub $16, %rsi
 	mov %r8, (%rsi)		/* fn */
@@ -102,3 +118,29 @@ fl__clone_run:
 	.size fl__clone_run, .-fl__clone_run
 #endif
 	.section .note.GNU-stack,"",%progbits
+
+#if defined(__CET__) && defined(__x86_64__)
+	/* NT_GNU_PROPERTY_TYPE_0: GNU_PROPERTY_X86_FEATURE_1_AND = __CET__
+	 * (bit 0 IBT, bit 1 SHSTK), as gcc emits it for a C file */
+	.section .note.gnu.property,"a"
+	.p2align 3
+	.long 4			/* n_namesz */
+	.long 16		/* n_descsz */
+	.long 5			/* n_type: NT_GNU_PROPERTY_TYPE_0 */
+	.asciz "GNU"
+	.long 0xc0000002	/* pr_type: GNU_PROPERTY_X86_FEATURE_1_AND */
+	.long 4			/* pr_datasz */
+	.long __CET__		/* pr_data */
+	.p2align 3		/* pad the descriptor to 8 */
+#elif defined(__CET__) && defined(__i386__)
+	/* the same for i386 (no code here: that path uses clone(2) from libc) */
+	.section .note.gnu.property,"a"
+	.p2align 2
+	.long 4
+	.long 12
+	.long 5
+	.asciz "GNU"
+	.long 0xc0000002
+	.long 4
+	.long __CET__
+#endif

@@ -245,6 +245,9 @@ void fl_test_compile(const char *src, const char *exe)
 	argv[n++] = "cc";
 	argv[n++] = "-Wall";
 	argv[n++] = "-Werror";
+#if defined(__i386__)
+	argv[n++] = "-m32"; /* the library under test is 32-bit (make M32=1) */
+#endif
 	argv[n++] = inc;
 	if (mapped("libasan.so"))
 		argv[n++] = "-fsanitize=address";

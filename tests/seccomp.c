@@ -28,6 +28,8 @@
 #define ARCH AUDIT_ARCH_X86_64
 #elif defined(__aarch64__)
 #define ARCH AUDIT_ARCH_AARCH64
+#elif defined(__i386__)
+#define ARCH AUDIT_ARCH_I386
 #else
 #error "seccomp tests: unknown architecture"
 #endif

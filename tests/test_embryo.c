@@ -901,8 +901,18 @@ TEST(embryo_async_handle_closed_at_once)
 
 #include "seccomp.h"
 
+/* The reserve's nursery clones with the stubs of src/sys_clone.S; without
+ * them (i386, other architectures) fl_embryo_reserve(n > 0) is -ENOSYS. */
+static void need_reserve_stubs(void)
+{
+#if !defined(__x86_64__) && !defined(__aarch64__)
+	fl_test_skip("no clone stubs on this architecture: the reserve is -ENOSYS");
+#endif
+}
+
 static void need_reserve(unsigned int n)
 {
+	need_reserve_stubs();
 	int r = fl_embryo_reserve(n, 0);
 	if (r == -ENOSYS && fl_test_valgrind())
 		fl_test_skip("valgrind aborts on an embryo's clone flags: refused with ENOSYS");
@@ -980,6 +990,7 @@ TEST(reserve_arguments_are_checked)
  */
 TEST_TIMEOUT(reserve_hands_out_spares_made_by_the_nursery, 60)
 {
+	need_reserve_stubs();
 	need_embryos();
 	need_reserve(3);
 	struct fl_sc_rule r[] = { { SYS_clone, EPERM, 0, 0 }, { SYS_clone3, EPERM, 0, 0 } };
@@ -1004,6 +1015,7 @@ TEST_TIMEOUT(reserve_hands_out_spares_made_by_the_nursery, 60)
  * the child; the child's cwd from an eager key is the spare's own. */
 TEST(reserve_spares_see_new_fds_and_take_eager_config)
 {
+	need_reserve_stubs();
 	need_embryos();
 	need_reserve(2);
 	int fd = emb_open(), st;
@@ -1031,6 +1043,7 @@ TEST(reserve_spares_see_new_fds_and_take_eager_config)
  */
 TEST(reserve_ends_when_credentials_change)
 {
+	need_reserve_stubs();
 	need_embryos();
 	if (geteuid() != 0)
 		SKIP("needs root to drop privileges");
@@ -1079,6 +1092,7 @@ static void *make_reserve(void *p)
  * as every embryo does); embryos then come the ordinary way. */
 TEST(reserve_ends_with_its_thread)
 {
+	need_reserve_stubs();
 	need_embryos();
 	pthread_t t;
 	void *r;
@@ -1096,6 +1110,7 @@ TEST(reserve_ends_with_its_thread)
 /* A fork child has no reserve: the spares are its parent's children. */
 TEST(reserve_not_used_by_a_fork_child)
 {
+	need_reserve_stubs();
 	need_embryos();
 	need_reserve(2);
 	pid_t c = fork();
@@ -1125,6 +1140,7 @@ TEST(reserve_not_used_by_a_fork_child)
  * its spares with clone() anyway. */
 TEST(reserve_works_with_clone3_refused)
 {
+	need_reserve_stubs();
 	need_embryos();
 	struct fl_sc_rule r[] = { { SYS_clone3, ENOSYS, 0, 0 } };
 	fl_sc_install(r, 1);
@@ -1137,6 +1153,7 @@ TEST(reserve_works_with_clone3_refused)
 
 TEST_TIMEOUT(reserve_8_threads_async_spawns, 120)
 {
+	need_reserve_stubs();
 	need_embryos();
 	need_reserve(8);
 	pthread_t t[8];
@@ -1175,6 +1192,7 @@ HELPER(reserve_exec_self)
 
 TEST_TIMEOUT(reserve_and_embryos_exit_when_the_caller_execs, 30)
 {
+	need_reserve_stubs();
 	need_embryos();
 	if (syscall(SYS_kcmp, getpid(), getpid(), KCMP_VM, 0, 0) != 0)
 		SKIP("kcmp(2) is not available: a caller's exec goes unnoticed");
