@@ -347,7 +347,7 @@ static int emb_run(int fd, struct builder *b, struct fl_spawn_args *a, struct fl
 	m->spec.set &= ~m->eager; /* already done, by the embryo itself */
 	m->spec.mode |= FL__MODE_EMBRYO | FL__MODE_FILES_SHARED | m->ctl->mode;
 	m->spec.errfd = -1;
-	m->rep = (struct fl__report){ 0, 0, -1, 0 };
+	m->rep = (struct fl__report){ 0, 0, -1, 0, 0 };
 	m->ctl->arg = (struct fl__child_arg){ &m->spec, &m->rep, NULL };
 	m->async = a->flags & FL_SPAWN_ASYNC;
 	m->started = true;

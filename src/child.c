@@ -51,7 +51,7 @@ static __attribute__((noreturn)) void fail(struct child *c, long err, int st, in
 	c->rep->stage = st;
 	c->rep->index = idx;
 	if (c->s->mode & FL__MODE_ERRPIPE) {
-		struct fl__report r = { (int)-err, st, idx, st };
+		struct fl__report r = { (int)-err, st, idx, st, 0 };
 		fl__sys3(__NR_write, c->held[HELD_ERR], &r, sizeof(r));
 	}
 	for (;;)
@@ -454,27 +454,78 @@ static void apply_fds(struct child *c)
 		fail(c, r, FL_STAGE_CLOSE_FDS, -1);
 }
 
-/* Leave the caller's shared descriptor table before touching any fd. */
+/* The far fds could not be taken: the caller launches again with a full copy. */
+static __attribute__((noreturn)) void retry_full_copy(struct child *c, long err)
+{
+	c->rep->retry = 1;
+	fail(c, err, FL_STAGE_FDTABLE, -1);
+}
+
+/*
+ * Take each far fd from the caller thread's table (still holding them all:
+ * that thread sleeps until we exec) into ours, at its own number: the same
+ * open file, as a copy of the table would have it.  One the caller does not
+ * have open stays closed here, as in a copy.  The pidfd and each taken fd
+ * land at most at near_limit + 1, below every far fd (run.c's split_far).
+ */
+static void take_far(struct child *c, int pidfd)
+{
+	const struct fl__spec *s = c->s;
+	long pfd = fl__sys2(__NR_pidfd_open, s->caller_tid, FL__PIDFD_THREAD), r = 0;
+
+	if (pfd < 0)
+		retry_full_copy(c, pfd);
+	for (int i = 0; i < s->nfar && r >= 0; i++) {
+		if (s->far[i] == pidfd) /* the caller closed it meanwhile: ours, closed above */
+			continue;
+		long fd = fl__sys3(__NR_pidfd_getfd, pfd, s->far[i], 0);
+		if (fd == -EBADF)
+			continue;
+		if (fd < 0) {
+			r = fd;
+			break;
+		}
+		r = fl__sys3(__NR_dup3, fd, s->far[i], O_CLOEXEC);
+		fl__sys1(__NR_close, fd);
+	}
+	fl__sys1(__NR_close, pfd);
+	if (r < 0) /* refused (ptrace rules, seccomp) or the table cannot grow */
+		retry_full_copy(c, r);
+}
+
+/*
+ * Leave the caller's shared descriptor table before touching any fd.
+ * close_range(n, ~0U, CLOSE_RANGE_UNSHARE) copies only the fds below n, so
+ * that the cost does not grow with the caller's table: below read_limit
+ * (every caller fd the child reads), or with FL__MODE_FAR_FDS below
+ * near_limit, the far fds then taken one by one.  Classic inheritance (an
+ * embryo's run) needs them all.
+ */
 static void unshare_fds(struct child *c, int pidfd)
 {
+	const struct fl__spec *s = c->s;
+	int far = (s->mode & FL__MODE_FAR_FDS) && s->nfar > 0;
 	long r;
 
-	if (!(c->s->mode & FL__MODE_FILES_SHARED))
+	if (!(s->mode & FL__MODE_FILES_SHARED))
 		return;
 	stage(c, FL_STAGE_FDTABLE);
-	/* Copies only fds below fd_limit: the cost does not grow with the caller's table.
-	 * Classic inheritance (an embryo's run) needs them all. */
-	r = (c->s->mode & FL__MODE_INHERIT_FDS)
+	r = (s->mode & FL__MODE_INHERIT_FDS)
 		    ? -EINVAL
-		    : fl__sys3(__NR_close_range, c->s->fd_limit, ~0U, FL__CLOSE_RANGE_UNSHARE);
-	if (r < 0)
-		r = fl__sys1(__NR_unshare, CLONE_FILES);
+		    : fl__sys3(__NR_close_range, far ? s->near_limit : s->read_limit, ~0U,
+			       FL__CLOSE_RANGE_UNSHARE);
+	if (r < 0) {
+		r = fl__sys1(__NR_unshare, CLONE_FILES); /* a full copy: far fds included */
+		far = 0;
+	}
 	if (r < 0)
 		fail(c, r, FL_STAGE_FDTABLE, -1);
 	/* Our own pidfd went into the shared table at the lowest free number,
 	 * which an action may name as a closed fd: it must stay closed here. */
 	if (pidfd >= 0)
 		fl__sys1(__NR_close, pidfd);
+	if (far)
+		take_far(c, pidfd);
 }
 
 /* Copy a, then b of length blen, then c into buf; 0 or -ENAMETOOLONG. */

@@ -7,7 +7,11 @@
  * thread sleeps until the child exec'd or exited.  Sharing the address space
  * means no page tables are copied (cost independent of the caller's size);
  * sharing the fd table until the child unshares only the fds it needs makes
- * the cost independent of the caller's open fds.  The child's report lives in
+ * the cost independent of the caller's open fds: the child copies the table
+ * only up to the highest low fd it reads and takes the few it reads above
+ * FL__FAR_FD with pidfd_getfd (a template made after thousands of fds),
+ * or, where that is refused, is launched once more with a full copy.
+ * The child's report lives in
  * shared memory, so no pipe is needed.
  *
  * Fallbacks, each remembered for the life of the process:
@@ -47,6 +51,7 @@
 
 static atomic_int no_clone3;       /* clone3 refused: use clone() */
 static atomic_int no_clear_sighand; /* CLONE_CLEAR_SIGHAND unknown */
+static atomic_int far_state;       /* taking far fds: 0 untried, 1 works, 2 refused */
 
 /* ---- per-thread stacks ------------------------------------------------- */
 
@@ -213,16 +218,35 @@ static int read_errpipe(int fd, struct fl__report *rep)
 	return n == (ssize_t)sizeof(*rep);
 }
 
-/* ret_pidfd NULL: the caller needs no pidfd, so none is made. */
 /* valgrind runs CLONE_VM children as forks (and refuses embryos' flags). */
 int fl__under_valgrind(void)
 {
 	return RUNNING_ON_VALGRIND;
 }
 
+/*
+ * Whether the child may take the far fds from this thread's table
+ * (FL__MODE_FAR_FDS): thread pidfds (6.9) are tried here once; a child
+ * refused pidfd_getfd (ptrace rules, seccomp) turns it off for good.
+ */
+static int far_fds_ok(void)
+{
+	int st = atomic_load_explicit(&far_state, memory_order_relaxed);
+
+	if (st == 0) {
+		long fd = fl__sys2(__NR_pidfd_open, fl__sys0(__NR_gettid), FL__PIDFD_THREAD);
+		if (fd >= 0)
+			fl__sys1(__NR_close, fd);
+		st = fd >= 0 ? 1 : 2;
+		atomic_store(&far_state, st);
+	}
+	return st == 1;
+}
+
+/* ret_pidfd NULL: the caller needs no pidfd, so none is made. */
 int fl__launch_vfork(struct fl__spec *s, int *ret_pidfd, struct fl_error *err)
 {
-	struct fl__report rep = { 0, 0, -1, 0 };
+	struct fl__report rep = { 0, 0, -1, 0, 0 };
 	uint64_t all = ~0ULL, old;
 	int pidfd = -1, pipefd[2] = { -1, -1 };
 	struct fl__child_arg ca = { s, &rep, &pidfd };
@@ -244,14 +268,30 @@ int fl__launch_vfork(struct fl__spec *s, int *ret_pidfd, struct fl_error *err)
 		s->errfd_read = pipefd[0];
 	} else if (!(s->mode & FL__MODE_INHERIT_FDS)) {
 		s->mode |= FL__MODE_FILES_SHARED;
+		if (s->nfar > 0 && far_fds_ok()) {
+			s->mode |= FL__MODE_FAR_FDS;
+			s->caller_tid = (pid_t)fl__sys0(__NR_gettid);
+		}
 	}
 
-	/* No handler of ours may run in the child, which shares our memory:
-	 * block everything from before clone, glibc's internal signals too.
-	 * The child resets dispositions, then sets its own mask before exec. */
-	fl__sys4(__NR_rt_sigprocmask, SIG_BLOCK, &all, &old, 8);
-	pid = do_clone(s, stack, &ca, ret_pidfd ? &pidfd : NULL);
-	fl__sys4(__NR_rt_sigprocmask, SIG_SETMASK, &old, NULL, 8);
+	for (;;) {
+		/* No handler of ours may run in the child, which shares our memory:
+		 * block everything from before clone, glibc's internal signals too.
+		 * The child resets dispositions, then sets its own mask before exec. */
+		fl__sys4(__NR_rt_sigprocmask, SIG_BLOCK, &all, &old, 8);
+		pid = do_clone(s, stack, &ca, ret_pidfd ? &pidfd : NULL);
+		fl__sys4(__NR_rt_sigprocmask, SIG_SETMASK, &old, NULL, 8);
+		if (pid < 0 || !rep.retry)
+			break;
+		/* the far fds were refused: that child did nothing else; again, copying */
+		reap((pid_t)pid);
+		if (pidfd >= 0)
+			close(pidfd);
+		pidfd = -1;
+		atomic_store(&far_state, 2);
+		s->mode &= ~FL__MODE_FAR_FDS;
+		rep = (struct fl__report){ 0, 0, -1, 0, 0 };
+	}
 
 	if (pipefd[1] >= 0) {
 		close(pipefd[1]);

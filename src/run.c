@@ -95,17 +95,62 @@ static int max3(int a, int b, int c)
 }
 
 /*
+ * Split the caller fds the child reads (sorted, unique, n of them) into the
+ * near ones, which the child's unshare copies (below s->near_limit), and
+ * up to FL__FAR_MAX far ones, which it takes one by one.  A far fd sits at
+ * least two above near_limit: the child's pidfd and the fd it takes land
+ * at the lowest free numbers, at most near_limit + 1, and must not hit one.
+ */
+static void split_far(struct fl__spec *s, const int *reads, size_t n)
+{
+	s->near_limit = 3;
+	s->nfar = 0;
+	for (size_t i = 0; i < n; i++) {
+		if (reads[i] < FL__FAR_FD) {
+			s->near_limit = reads[i] + 1 > 3 ? reads[i] + 1 : 3;
+		} else if (s->nfar == FL__FAR_MAX || reads[i] < s->near_limit + 2) {
+			s->nfar = 0; /* too many or too close: copy them all */
+			s->near_limit = s->read_limit;
+			return;
+		} else {
+			s->far[s->nfar++] = reads[i];
+		}
+	}
+}
+
+/* Sort and drop duplicates; returns the new length. */
+static size_t sort_unique(int *v, size_t n)
+{
+	size_t u = 0;
+
+	qsort(v, n, sizeof(int), cmp_int);
+	for (size_t i = 0; i < n; i++)
+		if (u == 0 || v[u - 1] != v[i])
+			v[u++] = v[i];
+	return u;
+}
+
+/*
  * Validate the actions; collect the fds they leave open (sorted, unique,
- * >= 3) into *ret_keep and the highest fd the child touches into s->fd_limit.
+ * >= 3) into *ret_keep, the highest fd the child names into s->fd_limit,
+ * and the caller fds whose open file it reads (s->read_limit, split into
+ * near and far).  An fd an action only writes (a dup2 or open target), or
+ * a close_range bound, needs nothing from the caller's table: the child
+ * closes every fd it did not copy or write anyway.
  */
 static int prepare_fds(struct fl__spec *s, int execfd, int **ret_keep, struct fl_error *e)
 {
-	size_t n = 0;
+	size_t n = 0, nr = 0;
 	int hi = max3(2, execfd, max3(s->cwd_fd, s->ctty_fd, s->cgroup_fd));
-	int *keep = malloc((s->nactions + 1) * sizeof(int));
+	int *keep = malloc((2 * s->nactions + 5) * sizeof(int));
+	int *reads = keep ? keep + s->nactions + 1 : NULL; /* one block: callers free keep */
+	int own[] = { execfd, s->cwd_fd, s->ctty_fd, s->cgroup_fd };
 
 	if (!keep)
 		return fail_at(e, ENOMEM, FL_STAGE_CONFIG, -1);
+	for (size_t i = 0; i < 4; i++)
+		if (own[i] >= 0)
+			reads[nr++] = own[i];
 	for (size_t i = 0; i < s->nactions; i++) {
 		int src, dst, r = check_action(&s->actions[i], &src, &dst);
 		if (r < 0) {
@@ -115,17 +160,17 @@ static int prepare_fds(struct fl__spec *s, int execfd, int **ret_keep, struct fl
 		hi = max3(hi, src, dst);
 		if (dst >= 3)
 			keep[n++] = dst;
+		if (src >= 0 && s->actions[i].type != FL_ACTION_CLOSE_RANGE)
+			reads[nr++] = src;
 	}
 	if (execfd >= 3)
 		keep[n++] = execfd; /* CLOEXEC: closed by the exec that uses it */
-	qsort(keep, n, sizeof(int), cmp_int);
-	size_t u = 0;
-	for (size_t i = 0; i < n; i++)
-		if (u == 0 || keep[u - 1] != keep[i])
-			keep[u++] = keep[i];
 	s->keep = keep;
-	s->nkeep = u;
+	s->nkeep = sort_unique(keep, n);
 	s->fd_limit = hi + 1;
+	nr = sort_unique(reads, nr);
+	s->read_limit = nr && reads[nr - 1] >= 3 ? reads[nr - 1] + 1 : 3;
+	split_far(s, reads, nr);
 	*ret_keep = keep;
 	return 0;
 }

@@ -53,7 +53,14 @@ enum {
 	FL__MODE_ERRPIPE = 1u << 4,         /* memory not shared: report via errfd */
 	FL__MODE_EXECFD_INHERIT = 1u << 5,  /* a script by fd: the interpreter reads /dev/fd/N */
 	FL__MODE_EMBRYO = 1u << 6,          /* run by an embryo: clear its SIGKILL death signal */
+	FL__MODE_FAR_FDS = 1u << 7,         /* copy below near_limit, take the far fds by pidfd_getfd */
 };
+
+/* Caller fds numbered at least this high that the child reads are "far":
+ * with FL__MODE_FAR_FDS it takes them one by one instead of copying the
+ * caller's table up to them. */
+#define FL__FAR_FD 256
+#define FL__FAR_MAX 8
 
 struct fl__spec {
 	/* what to run: execfd >= 0 wins, else path (searched in search if set) */
@@ -97,7 +104,12 @@ struct fl__spec {
 	size_t nactions;
 	const int *keep; /* sorted, unique fds >= 3 that survive the cleanup */
 	size_t nkeep;
-	int fd_limit; /* 1 + the highest caller fd the child uses */
+	int fd_limit; /* 1 + the highest fd the child names (reads or writes) */
+	int read_limit; /* 1 + the highest caller fd whose open file the child reads */
+	int near_limit; /* the same without the far fds */
+	int far[FL__FAR_MAX]; /* the far fds, ascending, each >= near_limit + 2 */
+	int nfar;
+	pid_t caller_tid; /* FL__MODE_FAR_FDS: the thread whose table holds them */
 	int errfd;    /* FL__MODE_ERRPIPE: write end of the report pipe */
 	int errfd_read; /* and its read end, which the child closes */
 };
@@ -108,6 +120,7 @@ struct fl__report {
 	int stage;
 	int index;
 	int reached; /* last stage entered; FL_STAGE_EXEC once exec is tried */
+	int retry;   /* the far fds could not be taken: launch again without FL__MODE_FAR_FDS */
 };
 
 /* The child executor: the start function of every launcher's child. */

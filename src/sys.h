@@ -32,6 +32,9 @@
 #ifndef __NR_openat2
 #define __NR_openat2 437
 #endif
+#ifndef __NR_pidfd_getfd
+#define __NR_pidfd_getfd 438
+#endif
 
 #ifndef CLONE_PIDFD
 #define CLONE_PIDFD 0x00001000
@@ -41,6 +44,8 @@
 
 #define FL__CLOSE_RANGE_UNSHARE (1U << 1) /* 5.9 */
 #define FL__CLOSE_RANGE_CLOEXEC (1U << 2) /* 5.11 */
+
+#define FL__PIDFD_THREAD 0200 /* O_EXCL: pidfd_open of a thread, 6.9 */
 
 #define FL__KCMP_VM 1 /* enum kcmp_type */
 

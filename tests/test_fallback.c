@@ -206,3 +206,38 @@ TEST(pidfd_send_signal_refused_falls_back_to_kill)
 	ASSERT_EQ(fl_pidfd_kill(fd, SIGTERM), -ESRCH); /* reaped */
 	close(fd);
 }
+
+/* pidfd_getfd refused (ptrace rules, seccomp): a child that cannot take a
+ * far fd is launched again with a copy of the table, and the dup2 from an
+ * fd numbered above 300 others still works, every time. */
+TEST(far_fd_refused_falls_back_to_copy)
+{
+	struct fl_sc_rule r[] = { { 438 /* pidfd_getfd */, EPERM, 0, 0 } };
+	int base = open("/dev/null", O_RDONLY | O_CLOEXEC), fds[300], p[2];
+
+	fl_sc_install(r, 1);
+	ASSERT_GE(base, 0);
+	for (int i = 0; i < 300; i++)
+		ASSERT_GE((fds[i] = fcntl(base, F_DUPFD_CLOEXEC, 0)), 0);
+	ASSERT_EQ(pipe2(p, O_CLOEXEC), 0);
+	int hi = fcntl(p[1], F_DUPFD_CLOEXEC, 300);
+	ASSERT_GE(hi, 300);
+	close(p[1]);
+	for (int k = 0; k < 2; k++) {
+		char *argv[] = { "sh", "-c", "echo far", NULL }, buf[16] = "";
+		struct fl_action a = { .type = FL_ACTION_DUP2, .fd = hi, .newfd = 1 };
+		struct fl_error e;
+		pid_t pid = fl_spawn("/bin/sh", argv, NULL, &a, 1, &e);
+		int st;
+		ASSERT_GT(pid, 0);
+		ASSERT_EQ(waitpid(pid, &st, 0), pid);
+		ASSERT_EQ(st, 0);
+		ASSERT_EQ(read(p[0], buf, sizeof(buf) - 1), 4);
+		ASSERT_STREQ(buf, "far\n");
+	}
+	close(hi);
+	close(p[0]);
+	for (int i = 0; i < 300; i++)
+		close(fds[i]);
+	close(base);
+}

@@ -5,6 +5,9 @@
 #define _GNU_SOURCE
 #include <dirent.h>
 #include <fcntl.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
@@ -211,4 +214,152 @@ TEST(child_actions_do_not_touch_caller_fd_table)
 	ASSERT_GE(fcntl(fd, F_GETFD), 0); /* still open here */
 	ASSERT_EQ(fcntl(50, F_GETFD), -1); /* never created here */
 	close(fd);
+}
+
+/* ---- the caller's many fds cost the child nothing ----------------------- */
+
+struct far_run {
+	int tfd;                 /* >= 0: spawn this template, else fl_spawn /bin/true */
+	struct fl_action act[2]; /* a dup2 from a high fd, then the blocking open */
+	size_t nact;
+	pid_t pid;
+};
+
+static void *far_spawn(void *arg)
+{
+	struct far_run *r = arg;
+	char *argv[] = { "true", NULL };
+
+	if (r->tfd >= 0) {
+		struct fl_spawn_args sa = { .argv = argv, .actions = r->act, .nactions = r->nact };
+		r->pid = fl_spawn_template_spawn(r->tfd, &sa, sizeof(sa));
+	} else {
+		r->pid = fl_spawn("/bin/true", argv, NULL, r->act, r->nact, NULL);
+	}
+	return NULL;
+}
+
+/* The open fds of the one child of thread tid, counted while it blocks in
+ * an open action (before the cleanup of fds); -1 if not found. */
+static int child_open_fds(pid_t tid)
+{
+	char path[64], buf[64];
+	for (int tries = 0; tries < 5000; tries++) {
+		snprintf(path, sizeof(path), "/proc/self/task/%d/children", tid);
+		int f = open(path, O_RDONLY | O_CLOEXEC);
+		ssize_t n = f >= 0 ? read(f, buf, sizeof(buf) - 1) : -1;
+		if (f >= 0)
+			close(f);
+		if (n > 0) {
+			buf[n] = 0;
+			int pid = atoi(buf);
+			/* asleep: in the open of the FIFO, past the unshare */
+			for (int i = 0; i < 5000; i++) {
+				char st[512] = "";
+				snprintf(path, sizeof(path), "/proc/%d/stat", pid);
+				int sf = open(path, O_RDONLY | O_CLOEXEC);
+				ssize_t k = sf >= 0 ? read(sf, st, sizeof(st) - 1) : -1;
+				if (sf >= 0)
+					close(sf);
+				char *e = k > 0 ? strrchr(st, ')') : NULL;
+				if (e && e[1] == ' ' && e[2] == 'S')
+					break;
+				usleep(1000);
+			}
+			snprintf(path, sizeof(path), "/proc/%d/fd", pid);
+			DIR *d = opendir(path);
+			int count = 0;
+			struct dirent *de;
+			while (d && (de = readdir(d)))
+				count += de->d_name[0] != '.';
+			if (d)
+				closedir(d);
+			return d ? count : -1;
+		}
+		usleep(1000);
+	}
+	return -1;
+}
+
+/*
+ * A caller with 10 000 open fds, and a template (or a dup2 source) numbered
+ * above them all: the child copies none of the 10 000 (it once copied the
+ * table up to the highest fd it reads, then closed them one by one).  The
+ * child blocks in an open action on a FIFO while its fds are counted.
+ */
+TEST(far_fds_are_not_copied_into_the_child)
+{
+	struct rlimit old, rl;
+	int many = 10000, base, hi, tfd, st;
+	char fifo[] = "/tmp/fl-test-far-XXXXXX";
+
+	ASSERT_EQ(getrlimit(RLIMIT_NOFILE, &old), 0);
+	rl = old;
+	if (rl.rlim_cur < (rlim_t)many + 100) {
+		rl.rlim_cur = rl.rlim_max = many + 100 > rl.rlim_max ? many + 100 : rl.rlim_max;
+		if (setrlimit(RLIMIT_NOFILE, &rl) < 0)
+			SKIP("RLIMIT_NOFILE below 10100");
+	}
+	ASSERT_TRUE(mkdtemp(fifo) != NULL);
+	ASSERT_EQ(rmdir(fifo), 0);
+	ASSERT_EQ(mkfifo(fifo, 0600), 0);
+	base = open("/dev/null", O_RDONLY | O_CLOEXEC);
+	ASSERT_GE(base, 0);
+	int last = base, *mine = malloc(many * sizeof(int)); /* the harness has fds among them */
+	ASSERT_TRUE(mine != NULL);
+	mine[0] = base;
+	for (int i = 1; i < many; i++)
+		ASSERT_GE((mine[i] = last = fcntl(base, F_DUPFD_CLOEXEC, 0)), 0);
+	struct fl_template_args ta = { .execfd = -1, .filename = "/bin/true", .config_fd = -1 };
+	tfd = fl_spawn_template_create(&ta, sizeof(ta));
+	ASSERT_GT(tfd, last);
+	hi = fcntl(base, F_DUPFD_CLOEXEC, 0);
+	ASSERT_GT(hi, tfd);
+	struct fl_open op = { .path = fifo, .flags = O_RDONLY };
+
+	for (int k = 0; k < 2; k++) {
+		struct far_run r = { .tfd = k ? -1 : tfd, .nact = 2 };
+		pthread_t th;
+		r.act[0] = (struct fl_action){ .type = FL_ACTION_DUP2, .fd = hi, .newfd = 3 };
+		r.act[1] = (struct fl_action){ .type = FL_ACTION_OPEN, .fd = AT_FDCWD, .newfd = 0,
+					       .arg = (uintptr_t)&op };
+		ASSERT_EQ(pthread_create(&th, NULL, far_spawn, &r), 0);
+		/* the spawning thread's tid: it sleeps in clone until the exec */
+		pid_t tid = -1;
+		for (int tries = 0; tries < 5000 && tid < 0; tries++) {
+			DIR *d = opendir("/proc/self/task");
+			struct dirent *de;
+			while (d && (de = readdir(d)))
+				if (de->d_name[0] != '.' && atoi(de->d_name) != gettid()) {
+					char p[64], b[64];
+					snprintf(p, sizeof(p), "/proc/self/task/%s/children", de->d_name);
+					int f = open(p, O_RDONLY | O_CLOEXEC);
+					if (f >= 0 && read(f, b, sizeof(b)) > 0)
+						tid = atoi(de->d_name);
+					if (f >= 0)
+						close(f);
+				}
+			if (d)
+				closedir(d);
+			if (tid < 0)
+				usleep(1000);
+		}
+		int count = tid > 0 ? child_open_fds(tid) : -1;
+		int w = open(fifo, O_WRONLY | O_CLOEXEC); /* lets the child go on */
+		ASSERT_GE(w, 0);
+		close(w);
+		ASSERT_EQ(pthread_join(th, NULL), 0);
+		ASSERT_GT(r.pid, 0);
+		ASSERT_EQ(waitpid(r.pid, &st, 0), r.pid);
+		ASSERT_EQ(st, 0);
+		ASSERT_GT(count, 0);
+		ASSERT_LT(count, 64); /* was more than 10 000 */
+	}
+	close(hi);
+	close(tfd);
+	for (int i = 0; i < many; i++)
+		close(mine[i]);
+	free(mine);
+	unlink(fifo);
+	setrlimit(RLIMIT_NOFILE, &old);
 }
