@@ -296,7 +296,7 @@ TEST(far_fds_are_not_copied_into_the_child)
 	ASSERT_EQ(getrlimit(RLIMIT_NOFILE, &old), 0);
 	rl = old;
 	if (rl.rlim_cur < (rlim_t)many + 100) {
-		rl.rlim_cur = rl.rlim_max = many + 100 > rl.rlim_max ? many + 100 : rl.rlim_max;
+		rl.rlim_cur = rl.rlim_max = (rlim_t)many + 100 > rl.rlim_max ? (rlim_t)many + 100 : rl.rlim_max;
 		if (setrlimit(RLIMIT_NOFILE, &rl) < 0)
 			SKIP("RLIMIT_NOFILE below 10100");
 	}
@@ -331,7 +331,7 @@ TEST(far_fds_are_not_copied_into_the_child)
 			struct dirent *de;
 			while (d && (de = readdir(d)))
 				if (de->d_name[0] != '.' && atoi(de->d_name) != gettid()) {
-					char p[64], b[64];
+					char p[300], b[64];
 					snprintf(p, sizeof(p), "/proc/self/task/%s/children", de->d_name);
 					int f = open(p, O_RDONLY | O_CLOEXEC);
 					if (f >= 0 && read(f, b, sizeof(b)) > 0)
