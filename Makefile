@@ -158,6 +158,7 @@ forkless.pc: forkless.pc.in Makefile
 check: all
 	@scripts/deps.sh check
 	@scripts/check-symbols.sh $(B)/libforkless.so
+	@scripts/check-license.sh
 	@if ! $(B)/true-static 2>/dev/null; then \
 		echo "$(B): this kernel cannot run these programs (32-bit x86 needs IA32 emulation)"; \
 		echo "0 passed, 0 failed, 1 skipped"; exit 0; fi; \
