@@ -289,6 +289,8 @@ static int child_open_fds(pid_t tid)
  */
 TEST(far_fds_are_not_copied_into_the_child)
 {
+	if (fl_test_valgrind())
+		SKIP("valgrind runs the vfork child as a fork, with its own fd table");
 	struct rlimit old, rl;
 	int many = 10000, base, hi, tfd, st;
 	char fifo[] = "/tmp/fl-test-far-XXXXXX";
