@@ -37,7 +37,21 @@ struct child {
 	const struct fl__spec *s;
 	volatile struct fl__report *rep;
 	int held[HELD_N]; /* the error pipe (valgrind mode), the file to exec; -1 if none */
+	int far_taken;    /* take_far ran: moved far fds sit at far_at[] */
+	int far_at[FL__FAR_MAX];
 };
+
+/* Where the caller's fd that an action reads sits here: a moved far fd at
+ * the number take_far gave it (-1: the caller had it closed). */
+static int here(const struct child *c, int fd)
+{
+	const struct fl__spec *s = c->s;
+
+	for (int i = 0; c->far_taken && i < s->nfar; i++)
+		if (s->far[i] == fd && (s->far_moved & (1u << i)))
+			return c->far_at[i];
+	return fd;
+}
 
 static void stage(struct child *c, int st)
 {
@@ -371,11 +385,15 @@ static long do_open(const struct fl_action *a)
 	return r < 0 ? r : 0;
 }
 
-static long do_action(struct child *c, const struct fl_action *a)
+static long do_action(struct child *c, const struct fl_action *orig)
 {
+	struct fl_action t = *orig, *a = &t; /* reads of a moved far fd: where it is */
 	long r = move_held(c, a);
 	if (r < 0)
 		return r;
+	if (a->type == FL_ACTION_DUP2 || a->type == FL_ACTION_FCHDIR ||
+	    a->type == FL_ACTION_TCSETPGRP || (a->type == FL_ACTION_OPEN && a->fd != AT_FDCWD))
+		a->fd = here(c, a->fd);
 	switch (a->type) {
 	case FL_ACTION_CLOSE:
 		r = fl__sys1(__NR_close, a->fd);
@@ -475,19 +493,43 @@ static void take_far(struct child *c, int pidfd)
 
 	if (pfd < 0)
 		retry_full_copy(c, pfd);
-	for (int i = 0; i < s->nfar && r >= 0; i++) {
-		if (s->far[i] == pidfd) /* the caller closed it meanwhile: ours, closed above */
-			continue;
-		long fd = fl__sys3(__NR_pidfd_getfd, pfd, s->far[i], 0);
-		if (fd == -EBADF)
-			continue;
-		if (fd < 0) {
-			r = fd;
-			break;
+	/* first those at their own numbers, then the moved ones above them all */
+	for (int moved = 0; moved < 2; moved++) {
+		for (int i = 0; i < s->nfar && r >= 0; i++) {
+			int m = (s->far_moved >> i) & 1;
+			if (m != moved)
+				continue;
+			c->far_at[i] = -1;
+			if (s->far[i] == pidfd) /* the caller closed it meanwhile: ours, closed above */
+				continue;
+			long fd = fl__sys3(__NR_pidfd_getfd, pfd, s->far[i], 0); /* O_CLOEXEC */
+			if (fd == -EBADF)
+				continue;
+			if (fd < 0) {
+				r = fd;
+				break;
+			}
+			if (!m) {
+				r = fl__sys3(__NR_dup3, fd, s->far[i], O_CLOEXEC);
+				fl__sys1(__NR_close, fd);
+				continue;
+			}
+			/* above every fd anything names, so no action that reads
+			 * a closed fd finds it there, and none writes over it */
+			if (fd < s->far_min) {
+				long nfd = fl__sys3(__NR_fcntl, fd, F_DUPFD_CLOEXEC, s->far_min);
+				fl__sys1(__NR_close, fd);
+				if ((fd = nfd) < 0) {
+					r = nfd;
+					break;
+				}
+			}
+			c->far_at[i] = (int)fd;
+			if (s->far[i] == s->execfd)
+				c->held[HELD_EXEC] = (int)fd; /* held: moved if an action aims at it */
 		}
-		r = fl__sys3(__NR_dup3, fd, s->far[i], O_CLOEXEC);
-		fl__sys1(__NR_close, fd);
 	}
+	c->far_taken = 1;
 	fl__sys1(__NR_close, pfd);
 	if (r < 0) /* refused (ptrace rules, seccomp) or the table cannot grow */
 		retry_full_copy(c, r);
@@ -613,8 +655,8 @@ int fl__child_main(void *arg)
 {
 	struct fl__child_arg *ca = arg;
 	const struct fl__spec *s = ca->spec;
-	struct child c = { s, ca->report,
-			   { (s->mode & FL__MODE_ERRPIPE) ? s->errfd : -1, s->execfd } };
+	struct child c = { .s = s, .rep = ca->report,
+			   .held = { (s->mode & FL__MODE_ERRPIPE) ? s->errfd : -1, s->execfd } };
 	uint64_t mask;
 	long r;
 

@@ -118,6 +118,57 @@ static void split_far(struct fl__spec *s, const int *reads, size_t n)
 	}
 }
 
+/* Whether far fd f may sit elsewhere in the child (see far_moved). */
+static bool far_movable(const struct fl__spec *s, int execfd, int f)
+{
+	if (f == s->cwd_fd || f == s->ctty_fd || f == s->cgroup_fd)
+		return false;
+	for (size_t i = 0; i < s->nactions; i++) {
+		const struct fl_action *a = &s->actions[i];
+		int src, dst;
+		check_action(a, &src, &dst);
+		if (f == execfd) {
+			/* the exec fd is a held fd (child.c): moved out of an
+			 * action's way wherever it sits; only no other reader */
+			if (src == f && a->type != FL_ACTION_CLOSE)
+				return false;
+			continue;
+		}
+		/* a close_range could close the moved copy but not f */
+		if (dst == f || (src == f && a->type == FL_ACTION_CLOSE) ||
+		    a->type == FL_ACTION_CLOSE_RANGE)
+			return false;
+	}
+	return true;
+}
+
+static bool is_moved(const struct fl__spec *s, int fd)
+{
+	for (int i = 0; i < s->nfar; i++)
+		if (s->far[i] == fd)
+			return s->far_moved & (1u << i);
+	return false;
+}
+
+/* Which far fds move, and above which number (actions validated). */
+static void far_moves(struct fl__spec *s, int execfd)
+{
+	int top = max3(2, s->cwd_fd, max3(s->ctty_fd, s->cgroup_fd, -1));
+
+	s->far_moved = 0;
+	for (int i = 0; i < s->nfar; i++)
+		if (far_movable(s, execfd, s->far[i]))
+			s->far_moved |= 1u << i;
+	if (execfd >= 0 && !is_moved(s, execfd))
+		top = max3(top, execfd, -1);
+	for (size_t i = 0; i < s->nactions; i++) {
+		int src, dst;
+		check_action(&s->actions[i], &src, &dst);
+		top = max3(top, is_moved(s, src) ? -1 : src, dst); /* a number written counts */
+	}
+	s->far_min = top + 1;
+}
+
 /* Sort and drop duplicates; returns the new length. */
 static size_t sort_unique(int *v, size_t n)
 {
@@ -171,6 +222,7 @@ static int prepare_fds(struct fl__spec *s, int execfd, int **ret_keep, struct fl
 	nr = sort_unique(reads, nr);
 	s->read_limit = nr && reads[nr - 1] >= 3 ? reads[nr - 1] + 1 : 3;
 	split_far(s, reads, nr);
+	far_moves(s, execfd);
 	*ret_keep = keep;
 	return 0;
 }

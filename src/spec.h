@@ -109,6 +109,12 @@ struct fl__spec {
 	int near_limit; /* the same without the far fds */
 	int far[FL__FAR_MAX]; /* the far fds, ascending, each >= near_limit + 2 */
 	int nfar;
+	/* bit i: far[i] need not sit at its own number (nothing keeps it
+	 * across exec, writes or closes it, or reads it as an attribute): it
+	 * is taken to a free number >= far_min, which the child reads instead,
+	 * so the table does not grow to the caller's size */
+	unsigned int far_moved;
+	int far_min; /* 1 + the highest fd named by anything but a moved far fd */
 	pid_t caller_tid; /* FL__MODE_FAR_FDS: the thread whose table holds them */
 	int errfd;    /* FL__MODE_ERRPIPE: write end of the report pipe */
 	int errfd_read; /* and its read end, which the child closes */

@@ -365,3 +365,101 @@ TEST(far_fds_are_not_copied_into_the_child)
 	unlink(fifo);
 	setrlimit(RLIMIT_NOFILE, &old);
 }
+
+/* Run /bin/cat ARG with actions, stdout into a pipe; its output (or NULL
+ * when the spawn failed: *ret the -errno, *err the error). */
+static char *cat_with(const char *arg, struct fl_action *act, size_t n, int *ret, struct fl_error *err)
+{
+	int p[2];
+	if (pipe2(p, O_CLOEXEC) < 0)
+		return NULL;
+	struct fl_action all[8];
+	memcpy(all, act, n * sizeof(*act));
+	all[n++] = (struct fl_action){ .type = FL_ACTION_DUP2, .fd = p[1], .newfd = 1 };
+	char *av[] = { "cat", (char *)arg, NULL };
+	pid_t pid = fl_spawn("/bin/cat", av, NULL, all, n, err);
+	close(p[1]);
+	*ret = pid;
+	if (pid < 0) {
+		close(p[0]);
+		return NULL;
+	}
+	char *out = fl_test_slurp(p[0]);
+	int st;
+	waitpid(pid, &st, 0);
+	return out;
+}
+
+/*
+ * Far fds that only actions read are taken to numbers above every fd the
+ * spawn names, not to their own: the child reads them there (dup2 and
+ * fchdir sources, the exec fd of a template with a close_range action),
+ * and a closed low number an action reads stays closed.
+ */
+TEST(moved_far_fds_are_read_where_they_are_and_hide_from_closed_numbers)
+{
+	if (fl_test_valgrind())
+		SKIP("valgrind runs the vfork child as a fork, with its own fd table");
+	char dir[4300], file[4400];
+	snprintf(dir, sizeof(dir), "%s", fl_test_tmpdir());
+	snprintf(file, sizeof(file), "%s/far.txt", dir);
+	FILE *f = fopen(file, "w");
+	ASSERT_TRUE(f != NULL);
+	fputs("far file\n", f);
+	fclose(f);
+	int base = open("/dev/null", O_RDONLY | O_CLOEXEC), n = 400, mine[400];
+	ASSERT_GE(base, 0);
+	for (int i = 0; i < n; i++)
+		ASSERT_GE((mine[i] = fcntl(base, F_DUPFD_CLOEXEC, 0)), 0);
+	int hfile = open(file, O_RDONLY | O_CLOEXEC), hdir = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	ASSERT_GT(hfile, 300);
+	ASSERT_GT(hdir, 300);
+	struct fl_template_args ta = { .execfd = -1, .filename = "/bin/true", .config_fd = -1 };
+	int tfd = fl_spawn_template_create(&ta, sizeof(ta));
+	ASSERT_GT(tfd, 300);
+	int r;
+	struct fl_error e;
+
+	/* a dup2 source: read at its new place */
+	struct fl_action a1[] = { { .type = FL_ACTION_DUP2, .fd = hfile, .newfd = 0 } };
+	char *out = cat_with("-", a1, 1, &r, &e);
+	ASSERT_GT(r, 0);
+	ASSERT_STREQ(out, "far file\n");
+	free(out);
+	/* an fchdir source: the same */
+	struct fl_action a2[] = { { .type = FL_ACTION_FCHDIR, .fd = hdir } };
+	out = cat_with("far.txt", a2, 1, &r, &e);
+	ASSERT_GT(r, 0);
+	ASSERT_STREQ(out, "far file\n");
+	free(out);
+	/* the lowest closed numbers, where the child's own fds land, read
+	 * after a far one was taken: still closed */
+	int a = mine[10], b = mine[11]; /* near numbers, now the lowest closed ones */
+	ASSERT_LT(b, 256);
+	close(a);
+	close(b);
+	mine[10] = mine[11] = -1;
+	char *av0[] = { "true", NULL };
+	struct fl_action a3[] = { { .type = FL_ACTION_DUP2, .fd = hfile, .newfd = 0 },
+				  { .type = FL_ACTION_DUP2, .fd = b, .newfd = 21 },
+				  { .type = FL_ACTION_DUP2, .fd = a, .newfd = 20 } };
+	r = fl_spawn("/bin/true", av0, NULL, a3, 3, &e);
+	ASSERT_ERR(r, e, -EBADF, FL_STAGE_ACTION);
+	ASSERT_EQ(e.index, 1);
+	/* a template above them all, with a close_range action */
+	struct fl_action cr = { .type = FL_ACTION_CLOSE_RANGE, .fd = 3, .newfd = -1 };
+	char *av[] = { "true", NULL };
+	struct fl_spawn_args sa = { .argv = av, .actions = &cr, .nactions = 1 };
+	pid_t p = fl_spawn_template_spawn(tfd, &sa, sizeof(sa));
+	ASSERT_GT(p, 0);
+	int st;
+	ASSERT_EQ(waitpid(p, &st, 0), p);
+	ASSERT_EQ(st, 0);
+	close(tfd);
+	close(hfile);
+	close(hdir);
+	for (int i = 0; i < n; i++)
+		if (mine[i] >= 0)
+			close(mine[i]);
+	close(base);
+}
