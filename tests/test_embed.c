@@ -171,16 +171,11 @@ TEST_TIMEOUT(fork_children_of_a_busy_user_never_hang_and_use_the_library, 120)
 			/* the parent's handle: the documented error, nothing touched */
 			if (fl_pidfd_config(mine, FL_CONFIG_SET_STRING, "umask", "022", 0) != -EBADFD)
 				_exit(3);
-			/* the library itself works in the child */
+			/* the library itself works in the child: a new handle
+			 * (running a child from a fork child is the next test's) */
 			int fd = fl_pidfd_open(0, FL_PIDFD_EMPTY);
 			if (fd < 0 || fl_pidfd_config(fd, FL_CONFIG_SET_STRING, "umask", "022", 0))
 				_exit(4);
-			pid_t c = run_true(fd);
-			int st = -1, w = c > 0 ? fl_pidfd_wait(fd, &st, 0) : 0;
-			if (c <= 0 || w != c || st != 0) {
-				fprintf(stderr, "# fork child: run %d, wait %d, status %#x\n", c, w, st);
-				_exit(5);
-			}
 			close(fd);
 			exit(0); /* runs the library's destructors */
 		}
@@ -202,6 +197,44 @@ TEST_TIMEOUT(fork_children_of_a_busy_user_never_hang_and_use_the_library, 120)
 	pid_t c = run_true(mine);
 	ASSERT_GT(c, 0);
 	ASSERT_EQ(fl_pidfd_wait(mine, NULL, 0), c);
+	close(mine);
+}
+
+/* A fork child (of a process that used the library, with a handle and a
+ * reserve-free table) runs a child through a new handle and reaps it. */
+TEST(a_fork_child_runs_children_with_the_library)
+{
+	int mine = fl_pidfd_open(0, FL_PIDFD_EMPTY);
+	ASSERT_GE(mine, 0);
+	pid_t c0 = run_true(mine);
+	ASSERT_GT(c0, 0);
+	ASSERT_EQ(fl_pidfd_wait(mine, NULL, 0), c0);
+	int other = fl_pidfd_open(0, FL_PIDFD_EMPTY); /* not started: the child's EBADFD */
+	ASSERT_GE(other, 0);
+	for (int i = 0; i < 10; i++) {
+		pid_t p = fork(); /* the test forks; the library never does */
+		if (p == 0) {
+			in_fork_child = 1;
+			alarm(5);
+			if (fl_pidfd_config(other, FL_CONFIG_SET_STRING, "umask", "022", 0) != -EBADFD)
+				_exit(3);
+			int fd = fl_pidfd_open(0, FL_PIDFD_EMPTY);
+			pid_t c = fd >= 0 ? run_true(fd) : fd;
+			int st = -1, w = c > 0 ? fl_pidfd_wait(fd, &st, 0) : 0;
+			if (c <= 0 || w != c || st != 0) {
+				fprintf(stderr, "# fork child: run %d, wait %d, status %#x\n", c, w, st);
+				_exit(5);
+			}
+			exit(0);
+		}
+		int st;
+		ASSERT_EQ(waitpid(p, &st, 0), p);
+		if (fl_test_valgrind() && WIFEXITED(st) && WEXITSTATUS(st) == 99)
+			continue; /* valgrind's leak report in the child */
+		ASSERT_TRUE(WIFEXITED(st));
+		ASSERT_EQ(WEXITSTATUS(st), 0);
+	}
+	close(other);
 	close(mine);
 }
 
