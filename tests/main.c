@@ -7,6 +7,7 @@
 #include <dirent.h>
 #include <fcntl.h>
 #include <ftw.h>
+#include <pthread.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <sys/stat.h>
@@ -69,19 +70,25 @@ int fl_test_valgrind(void)
 	return getenv("FORKLESS_TEST_VALGRIND") != NULL;
 }
 
+static char builddir[4096];
+
+static void builddir_init(void)
+{
+	/* the test binary is <builddir>/tests/forkless-test */
+	snprintf(builddir, sizeof(builddir), "%s", fl_test_exe);
+	for (int i = 0; i < 2; i++) {
+		char *slash = strrchr(builddir, '/');
+		if (slash)
+			*slash = 0;
+	}
+}
+
+/* Once, whichever threads ask first (a test's threads may race to). */
 const char *fl_test_builddir(void)
 {
-	static char dir[4096];
-	if (!dir[0]) {
-		/* the test binary is <builddir>/tests/forkless-test */
-		snprintf(dir, sizeof(dir), "%s", fl_test_exe);
-		for (int i = 0; i < 2; i++) {
-			char *slash = strrchr(dir, '/');
-			if (slash)
-				*slash = 0;
-		}
-	}
-	return dir;
+	static pthread_once_t once = PTHREAD_ONCE_INIT;
+	pthread_once(&once, builddir_init);
+	return builddir;
 }
 
 char **fl_test_helper_argv(const char *name, char *const args[])

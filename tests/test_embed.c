@@ -26,11 +26,20 @@
 
 #include "harness.h"
 
+/* The path of build/true-static; the same buffer for every thread, written
+ * once. */
+static void true_static_init(void);
+static char true_static_path[4200];
 static char *true_static(void)
 {
-	static char p[4200];
-	snprintf(p, sizeof(p), "%s/true-static", fl_test_builddir());
-	return p;
+	static pthread_once_t once = PTHREAD_ONCE_INIT;
+	pthread_once(&once, true_static_init);
+	return true_static_path;
+}
+
+static void true_static_init(void)
+{
+	snprintf(true_static_path, sizeof(true_static_path), "%s/true-static", fl_test_builddir());
 }
 
 static pid_t run_true(int fd)
@@ -171,11 +180,16 @@ TEST_TIMEOUT(fork_children_of_a_busy_user_never_hang_and_use_the_library, 120)
 			/* the parent's handle: the documented error, nothing touched */
 			if (fl_pidfd_config(mine, FL_CONFIG_SET_STRING, "umask", "022", 0) != -EBADFD)
 				_exit(3);
-			/* the library itself works in the child: a new handle
-			 * (running a child from a fork child is the next test's) */
+			/* the library itself works in the child */
 			int fd = fl_pidfd_open(0, FL_PIDFD_EMPTY);
 			if (fd < 0 || fl_pidfd_config(fd, FL_CONFIG_SET_STRING, "umask", "022", 0))
 				_exit(4);
+			pid_t c = run_true(fd);
+			int st = -1, w = c > 0 ? fl_pidfd_wait(fd, &st, 0) : 0;
+			if (c <= 0 || w != c || st != 0) {
+				fprintf(stderr, "# fork child: run %d, wait %d, status %#x\n", c, w, st);
+				_exit(5);
+			}
 			close(fd);
 			exit(0); /* runs the library's destructors */
 		}
