@@ -222,7 +222,11 @@ int fl__handle_add(int fd, struct fl__handle *h, int kind, pid_t pid,
 	/* the mark tells our open file from another open of the same inode */
 	h->mark = fcntl(fd, F_SETOWN, h->owner) == 0 ? h->owner : 0;
 	pthread_mutex_init(&h->lock, NULL);
-	pthread_cond_init(&h->changed, NULL);
+	pthread_condattr_t ca; /* fl__handle_wait's deadlines are CLOCK_MONOTONIC */
+	pthread_condattr_init(&ca);
+	pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+	pthread_cond_init(&h->changed, &ca);
+	pthread_condattr_destroy(&ca);
 
 	cs = lock_table();
 	if (kind != FL__H_EMBRYO || ++embryos % 8 == 0)

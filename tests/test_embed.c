@@ -551,6 +551,30 @@ TEST(a_waiter_on_a_handle_closed_before_it_ran_wakes_with_ebadf)
 	ASSERT_EQ(a[1], -EBADF);
 }
 
+/* A waiter on an unstarted handle sleeps: it rechecks the handle a few
+ * times a second, it does not spin (its deadline clock once made every
+ * timed wait return at once). */
+TEST(a_waiter_on_an_unstarted_handle_sleeps)
+{
+	if (fl_test_valgrind())
+		SKIP("CPU time under valgrind says nothing");
+	int a[2] = { fl_pidfd_open(0, FL_PIDFD_EMPTY), 1 };
+	pthread_t t;
+	clockid_t clk;
+	struct timespec cpu;
+
+	ASSERT_GE(a[0], 0);
+	ASSERT_EQ(pthread_create(&t, NULL, plain_waiter, a), 0);
+	ASSERT_EQ(pthread_getcpuclockid(t, &clk), 0);
+	usleep(500 * 1000);
+	ASSERT_EQ(clock_gettime(clk, &cpu), 0);
+	close(a[0]);
+	pthread_join(t, NULL);
+	ASSERT_EQ(a[1], -EBADF);
+	/* a spinning waiter uses about all of the 500 ms */
+	ASSERT_LT(cpu.tv_sec * 1000 + cpu.tv_nsec / 1000000, 150);
+}
+
 /* The library reaps an embryo it ends through its pidfd: a program that
  * reaped it first, its pid now another child's, loses nothing. */
 TEST(ending_an_embryo_the_program_reaped_never_reaps_a_stranger)
