@@ -97,6 +97,9 @@ char **fl_test_helper_argv(const char *name, char *const args[]);
 /* fl_spawn() the helper with its stdout into a pipe; returns the pid and
  * the pipe's read end in *ret_out.  Fails the test on error. */
 pid_t fl_test_helper(const char *name, char *const args[], int *ret_out);
+/* fl_test_helper, its whole output (malloc'ed) and its exit: fails the test
+ * unless it exited 0. */
+char *fl_test_helper_output(const char *name, char *const args[]);
 /* Run the helper from builder handle fd (configured by the caller): argv is
  * set here, stdout captured; waits for it.  Returns its output (malloc'ed)
  * and its waitpid() status in *ret_status.  Fails the test on error. */

@@ -128,6 +128,17 @@ char *fl_test_slurp_len(int fd, size_t *ret_len)
 	return buf;
 }
 
+char *fl_test_helper_output(const char *name, char *const args[])
+{
+	int out;
+	pid_t pid = fl_test_helper(name, args, &out);
+	char *s = fl_test_slurp(out);
+	int st = fl_test_wait(pid);
+	if (!WIFEXITED(st) || WEXITSTATUS(st) != 0)
+		fl_test_fail(__FILE__, __LINE__, "helper %s: status %#x, said: %s", name, st, s);
+	return s;
+}
+
 char *fl_test_slurp(int fd)
 {
 	return fl_test_slurp_len(fd, NULL);

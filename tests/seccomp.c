@@ -79,6 +79,19 @@ void fl_sc_install(const struct fl_sc_rule *rules, int n)
 		fl_test_fail(__FILE__, __LINE__, "seccomp: %s", strerror(errno));
 }
 
+void fl_sc_kill_on_fork(void)
+{
+	struct fl_sc_rule r[] = {
+		{ SYS_clone3, ENOSYS, 0, 0 },
+		{ SYS_clone, 0, CLONE_VM, CLONE_VM }, /* kill unless CLONE_VM */
+#ifdef SYS_fork
+		{ SYS_fork, 0, 0, 0 },
+		{ SYS_vfork, 0, 0, 0 },
+#endif
+	};
+	fl_sc_install(r, (int)(sizeof(r) / sizeof(r[0])));
+}
+
 struct supervisor {
 	int listener;
 	volatile int *refused, *passed;

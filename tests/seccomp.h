@@ -18,6 +18,11 @@ struct fl_sc_rule {
 /* Install rules; everything else is allowed.  Fails the test on error. */
 void fl_sc_install(const struct fl_sc_rule *rules, int n);
 
+/* The never-fork proof: clone3 refused (its flags are not visible to
+ * seccomp, so every creation goes through clone(), whose are), and the
+ * process killed by a clone without CLONE_VM, a fork or a vfork. */
+void fl_sc_kill_on_fork(void);
+
 /*
  * Emulate a kernel whose clone3 lacks CLONE_CLEAR_SIGHAND (5.3/5.4): a
  * supervisor thread answers EINVAL to clone3 calls whose flags contain it and

@@ -345,12 +345,7 @@ HELPER(dlclose_user)
 TEST(dlclose_after_threads_spawned_leaves_them_a_clean_exit)
 {
 	char *args[] = { (char *)fl_test_tmpdir(), NULL };
-	int out;
-	pid_t p = fl_test_helper("dlclose_user", args, &out);
-	char *s = fl_test_slurp(out);
-	int st = fl_test_wait(p);
-	ASSERT_TRUE(WIFEXITED(st));
-	ASSERT_EQ(WEXITSTATUS(st), 0);
+	char *s = fl_test_helper_output("dlclose_user", args);
 	ASSERT_STREQ(s, "clean\n");
 	free(s);
 }

@@ -1268,12 +1268,7 @@ HELPER(embryo_leader_exits)
 TEST_TIMEOUT(embryo_survives_leader_thread_exit, 30)
 {
 	need_embryos();
-	int out;
-	pid_t h = fl_test_helper("embryo_leader_exits", NULL, &out);
-	char *s = fl_test_slurp(out);
-	int st = fl_test_wait(h);
-	ASSERT_TRUE(WIFEXITED(st));
-	ASSERT_EQ(WEXITSTATUS(st), 0);
+	char *s = fl_test_helper_output("embryo_leader_exits", NULL);
 	ASSERT_STREQ(s, "0\n");
 	free(s);
 }

@@ -122,15 +122,7 @@ TEST(pidfd_refused_fl_spawn_works_builder_says_why)
  */
 TEST(library_never_forks_seccomp)
 {
-	struct fl_sc_rule r[] = {
-		{ SYS_clone3, ENOSYS, 0, 0 },
-		{ SYS_clone, 0, CLONE_VM, CLONE_VM }, /* kill unless CLONE_VM */
-#ifdef SYS_fork
-		{ SYS_fork, 0, 0, 0 },
-		{ SYS_vfork, 0, 0, 0 },
-#endif
-	};
-	fl_sc_install(r, (int)(sizeof(r) / sizeof(r[0])));
+	fl_sc_kill_on_fork();
 	spawn_true_ok();
 	spawn_missing_reports();
 	child_sees_only_std_fds();

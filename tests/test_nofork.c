@@ -216,15 +216,7 @@ static void every_front_end(void)
 
 TEST_TIMEOUT(no_front_end_forks_clone3_refused, 60)
 {
-	struct fl_sc_rule r[] = {
-		{ SYS_clone3, ENOSYS, 0, 0 },
-		{ SYS_clone, 0, CLONE_VM, CLONE_VM }, /* kill unless CLONE_VM */
-#ifdef SYS_fork
-		{ SYS_fork, 0, 0, 0 },
-		{ SYS_vfork, 0, 0, 0 },
-#endif
-	};
-	fl_sc_install(r, (int)(sizeof(r) / sizeof(r[0])));
+	fl_sc_kill_on_fork();
 	every_front_end();
 }
 
