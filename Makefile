@@ -17,6 +17,7 @@ PREFIX    ?= /usr/local
 LIBDIR    ?= $(PREFIX)/lib
 INCDIR    ?= $(PREFIX)/include
 BINDIR    ?= $(PREFIX)/bin
+LIBEXECDIR ?= $(PREFIX)/libexec
 MANDIR    ?= $(PREFIX)/share/man
 DOCDIR    ?= $(PREFIX)/share/doc/forkless
 PKGDIR    ?= $(LIBDIR)/pkgconfig
@@ -25,7 +26,8 @@ CC        ?= cc
 OPT       ?= -O2
 CFLAGS    ?= $(OPT) -g
 WARN      := -Wall -Wextra -Wshadow -Wstrict-prototypes -Wmissing-prototypes -Wno-unused-parameter
-ALLCFLAGS := -std=gnu11 $(WARN) -Iinclude -Isrc -MMD -MP $(CFLAGS)
+ALLCFLAGS := -std=gnu11 $(WARN) -Iinclude -Isrc -MMD -MP $(CFLAGS) \
+             -DFL_SERVER_PATH='"$(LIBEXECDIR)/forkless/forkless-server"'
 
 ifdef SAN
 B         := build-san
@@ -43,8 +45,8 @@ ifdef BUILD
 B         := $(BUILD)
 endif
 
-LIB_SRC   := src/handle.c src/builder.c src/config.c src/run.c src/process.c src/launch_vfork.c src/launch_embryo.c \
-             src/posix.c src/posix_actions.c src/template.c
+LIB_SRC   := src/handle.c src/builder.c src/config.c src/run.c src/process.c src/launch_vfork.c \
+             src/launch_server.c src/wire.c src/posix.c src/posix_actions.c src/template.c
 CHILD_SRC := src/child.c
 LIB_OBJ   := $(LIB_SRC:src/%.c=$(B)/obj/%.o) $(B)/obj/child.o $(B)/obj/sys_clone.o
 PIC_OBJ   := $(LIB_OBJ:.o=.pic.o)
@@ -55,7 +57,7 @@ TEST_SRC  := $(wildcard tests/test_*.c)
 TEST_OBJ  := $(TEST_SRC:tests/%.c=$(B)/obj/tests/%.o) $(B)/obj/tests/main.o $(B)/obj/tests/seccomp.o
 BENCH_SRC := bench/bench.c bench/methods.c bench/measure.c bench/report.c
 
-all: $(B)/libforkless.a $(B)/libforkless.so $(B)/libforkless-preload.so $(B)/forkless \
+all: $(B)/libforkless.a $(B)/libforkless.so $(B)/libforkless-preload.so $(B)/forkless $(B)/forkless-server \
      $(B)/tests/forkless-test $(B)/tests/posix-conf $(B)/true-static $(B)/bench-shim \
      $(B)/bench-reserve $(B)/tests/libnss_flslow.so.2 $(B)/soak forkless.pc
 
@@ -107,6 +109,12 @@ $(B)/preload.map: src/preload.map src/preload_compat.h
 $(B)/libforkless-preload.so: $(SHIM_OBJ) $(B)/preload.map
 	$(CC) -shared -Wl,--version-script=$(B)/preload.map -Wl,-z,defs -Wl,-z,now -Wl,-z,nodelete \
 	      -o $@ $(SHIM_OBJ) -lpthread
+
+# The spawn server (server.c): a program of its own, with the one child
+# executor; the library finds it beside itself, at $(LIBEXECDIR)/forkless,
+# or where FORKLESS_SERVER says.
+$(B)/forkless-server: src/server.c $(B)/obj/wire.o $(B)/obj/child.o $(B)/obj/sys_clone.o
+	$(CC) $(ALLCFLAGS) $(SANFLAGS) -o $@ src/server.c $(B)/obj/wire.o $(B)/obj/child.o $(B)/obj/sys_clone.o
 
 $(B)/forkless: tools/forkless.c $(BENCH_SRC) bench/bench.h $(B)/libforkless.a
 	@mkdir -p $(@D)
@@ -193,6 +201,8 @@ install: all
 	ln -sf $(SONAME) $(DESTDIR)$(LIBDIR)/libforkless.so
 	install -m 644 $(B)/libforkless.a $(DESTDIR)$(LIBDIR)/
 	install -m 755 $(B)/forkless $(DESTDIR)$(BINDIR)/
+	install -d $(DESTDIR)$(LIBEXECDIR)/forkless
+	install -m 755 $(B)/forkless-server $(DESTDIR)$(LIBEXECDIR)/forkless/
 	$(PC_SED) forkless.pc.in > $(DESTDIR)$(PKGDIR)/forkless.pc
 	install -m 644 man/man1/*.1 $(DESTDIR)$(MANDIR)/man1/
 	install -m 644 man/man3/*.3 $(DESTDIR)$(MANDIR)/man3/

@@ -310,21 +310,31 @@ int fl_pidfd_spawn_result(int fd, struct fl_error *ret_error);
 #define FL_EMBRYO_RESERVE_MAX 64
 
 /*
- * fl_embryo_reserve - keep n embryos made ahead ("spares"), so that
- * fl_pidfd_open(0, FL_PIDFD_EMPTY | FL_PIDFD_EMBRYO) hands one out instead
- * of creating a process on the calling thread.  A helper embryo (the
- * nursery) made now by the calling thread clones them; each spare asks for
- * its successor as it starts its run.  Spares carry the state the process
- * had at this call: credentials are checked at each hand-out (a change
- * ends the reserve); after changing the working directory, umask, rlimits,
- * signal dispositions, scheduling or namespaces, call this again.  The
- * reserve ends with the calling thread, at n == 0, and at exit.  A new
- * call replaces the previous reserve.  flags must be 0.
+ * fl_embryo_reserve - keep n embryos made ahead ("spares") in the spawn
+ * server, so that fl_pidfd_open(0, FL_PIDFD_EMPTY | FL_PIDFD_EMBRYO) hands
+ * one out instead of having one made.  The server makes each spare's
+ * successor as it hands one out.  A spare runs with what the caller has at
+ * its run (credentials are checked at each request: a change starts a new
+ * server, without the old spares).  The reserve ends at n == 0, with
+ * fl_server_release() and at exit.  A new call replaces the previous
+ * reserve.  flags must be 0.
  * Returns 0 or -errno: -EINVAL (flags, n > FL_EMBRYO_RESERVE_MAX),
- * -ENOMEM, -EAGAIN, -ENOSYS (valgrind; architectures without the clone
- * stubs).  See fl_embryo_reserve(3).
+ * -ENOMEM, -EAGAIN, and the errors of starting the server (-ENOENT: no
+ * forkless-server program).  See fl_embryo_reserve(3).
  */
 int fl_embryo_reserve(unsigned int n, unsigned int flags);
+
+/*
+ * fl_server_release - let every spawn server of this process go: each ends
+ * with its embryos and spares (handles of them then refer to dead
+ * processes), its fds and the library's watcher thread go (and the
+ * sockets of asynchronous runs whose handles were closed uncollected), and
+ * the next request that needs a server starts a new one.  For a program about to
+ * drop privileges by means the library cannot see (raw syscalls), to enter
+ * a sandbox, or to close every fd it did not open.  flags must be 0.
+ * Returns 0, or -EINVAL.  See forkless-server(8).
+ */
+int fl_server_release(unsigned int flags);
 
 /* ---- started processes ------------------------------------------------- */
 

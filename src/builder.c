@@ -29,29 +29,26 @@
 
 enum { B_CONFIG, B_RUNNING, B_STARTED, B_SPENT };
 
-/* An embryo handle's state: the process exists from fl_pidfd_open on. */
+/* An embryo handle's state: the process exists from fl_pidfd_open on, in
+ * the spawn server (launch_server.c), as a child of ours. */
 struct emb {
-	struct fl__embryo *ctl; /* shared with the embryo: freed only once it is done */
+	unsigned int gen;    /* the server start it belongs to */
+	pid_t pid;
+	int pidfd;           /* the library's own, to reap and kill by */
 	uint32_t eager;      /* FL__SET_* the embryo applied at config time */
-	struct fl__spec spec;
-	int *keep;
-	struct fl__report rep;
 	bool started, async, known;
+	bool creator_gone;   /* its creating thread exited: killed */
+	int reply;           /* FL_SPAWN_ASYNC: the server's answer comes here */
 	int result;          /* pid or -errno, once known */
 	struct fl_error err;
-	char *path;          /* FL_SPAWN_ASYNC: copies that outlive the run call */
-	char **argv, **envp;
-	char *search;        /* FL_SPAWN_ASYNC: the $PATH the run searches */
-	struct fl_action *actions;
-	size_t nactions;
-	struct emb *next;    /* released while still on its way to exec */
-	struct fl__config cfg; /* the handle's configuration, which the spec points
-				* into, once the handle is gone */
+	pid_t creator;       /* the thread it dies with */
+	struct emb *tnext, **tprev; /* unstarted embryos, for their threads' exit */
 };
 
-/* Embryos whose handle is gone but which still use their memory. */
-static pthread_mutex_t pending_lock = PTHREAD_MUTEX_INITIALIZER;
-static struct emb *pending;
+/* Unstarted embryos, each killed when its creating thread exits. */
+static pthread_mutex_t thr_lock = PTHREAD_MUTEX_INITIALIZER;
+static struct emb *thr_list;
+static pthread_key_t thr_key;
 
 /* A builder or embryo handle; h->lock guards the rest. */
 struct builder {
@@ -62,7 +59,7 @@ struct builder {
 };
 
 static void emb_release(struct emb *m);
-static void emb_reap_pending(void);
+static void thr_key_init(void);
 
 /* The last reference is gone (handle.c).  Not ours: a fork child's copy of
  * its creator's entry, whose fds and embryo are the creator's. */
@@ -76,12 +73,8 @@ static void builder_free(struct fl__handle *h, bool ours)
 		b->cfg.tmpl = NULL; /* a copy: the creator frees its own */
 		b->emb = NULL;
 	}
-	if (b->emb) {
-		/* the embryo may still read the configuration: it goes with it */
-		b->emb->cfg = b->cfg;
-		fl__config_init(&b->cfg);
+	if (b->emb)
 		emb_release(b->emb);
-	}
 	fl__config_free(&b->cfg);
 	free(b);
 }
@@ -137,69 +130,71 @@ static int open_empty(void)
 
 /* ---- embryo handles ----------------------------------------------------- */
 
-static void emb_free_copies(struct emb *m)
+static void thr_unlink(struct emb *m)
 {
-	fl__config_free(&m->cfg);
-	free(m->path);
-	free(m->argv);
-	free(m->envp);
-	free(m->search);
-	fl__actions_free(m->actions, m->nactions);
-	free(m->keep);
-	m->path = m->search = NULL, m->argv = m->envp = NULL, m->actions = NULL, m->keep = NULL;
-}
-
-/*
- * The handle is gone (or the program exits): an embryo never run is told to
- * exit and reaped; the control block and stack are freed only once the
- * embryo no longer uses them (its mm released); otherwise they stay.
- */
-static void emb_release(struct emb *m)
-{
-	if (!m->started)
-		fl__embryo_kill(m->ctl);
-	if (!fl__embryo_done(m->ctl, 0)) {
-		int cs;
-		pthread_setcancelstate(PTHREAD_CANCEL_DISABLE, &cs);
-		pthread_mutex_lock(&pending_lock);
-		m->next = pending; /* still on its way to exec: freed later */
-		pending = m;
-		pthread_mutex_unlock(&pending_lock);
-		pthread_setcancelstate(cs, NULL);
-		return;
-	}
-	fl__embryo_free(m->ctl);
-	emb_free_copies(m);
-	free(m);
-}
-
-/* Free the released embryos that are done. */
-static void emb_reap_pending(void)
-{
-	struct emb *done = NULL;
 	int cs;
 
 	pthread_setcancelstate(PTHREAD_CANCEL_DISABLE, &cs);
-	pthread_mutex_lock(&pending_lock);
-	for (struct emb **p = &pending; *p;) {
-		struct emb *m = *p;
-		if (!fl__embryo_done(m->ctl, 0)) {
-			p = &m->next;
-			continue;
-		}
-		*p = m->next;
-		m->next = done;
-		done = m;
+	pthread_mutex_lock(&thr_lock);
+	if (m->tprev) {
+		*m->tprev = m->tnext;
+		if (m->tnext)
+			m->tnext->tprev = m->tprev;
+		m->tprev = NULL;
 	}
-	pthread_mutex_unlock(&pending_lock);
+	pthread_mutex_unlock(&thr_lock);
 	pthread_setcancelstate(cs, NULL);
-	while (done) {
-		struct emb *m = done;
-		done = m->next;
-		fl__embryo_free(m->ctl);
-		emb_free_copies(m);
-		free(m);
+}
+
+/* A thread that made embryos exits: those not run die with it, as they
+ * did when they were its CLONE_VM siblings (the handles then say ESRCH). */
+static void thr_exit(void *unused)
+{
+	pid_t me = (pid_t)fl__sys0(__NR_gettid);
+
+	(void)unused;
+	pthread_mutex_lock(&thr_lock);
+	for (struct emb *m = thr_list, *next; m; m = next) {
+		next = m->tnext;
+		if (m->creator != me)
+			continue;
+		fl__sys4(__NR_pidfd_send_signal, m->pidfd, SIGKILL, NULL, 0);
+		__atomic_store_n(&m->creator_gone, true, __ATOMIC_RELEASE);
+		*m->tprev = m->tnext;
+		if (m->tnext)
+			m->tnext->tprev = m->tprev;
+		m->tprev = NULL;
 	}
+	pthread_mutex_unlock(&thr_lock);
+}
+
+static void reap_pidfd(int pidfd)
+{
+	siginfo_t si;
+
+	while (waitid((idtype_t)P_PIDFD, (id_t)pidfd, &si, WEXITED | __WALL) < 0 &&
+	       errno == EINTR)
+		;
+}
+
+/*
+ * The handle is gone (or the program exits): an embryo never run is
+ * killed and reaped through our own pidfd (never by pid: a program that
+ * reaped it already cannot make us reap a stranger).  A started one is the
+ * program's child like any other.
+ */
+static void emb_release(struct emb *m)
+{
+	thr_unlink(m);
+	if (!m->started) {
+		fl__sys4(__NR_pidfd_send_signal, m->pidfd, SIGKILL, NULL, 0);
+		reap_pidfd(m->pidfd);
+	}
+	if (m->reply >= 0)
+		close(m->reply);
+	if (m->pidfd >= 0)
+		close(m->pidfd);
+	free(m);
 }
 
 static int open_embryo(void)
@@ -207,26 +202,38 @@ static int open_embryo(void)
 	struct builder *b = calloc(1, sizeof(*b));
 	struct emb *m = calloc(1, sizeof(*m));
 	int fd = -1, r;
+	static pthread_once_t once = PTHREAD_ONCE_INIT;
 
-	emb_reap_pending();
-	if (m)
-		fl__config_init(&m->cfg); /* its fds are -1, not 0 */
 	if (!b || !m) {
 		r = -ENOMEM;
 		goto out_free;
 	}
+	pthread_once(&once, thr_key_init);
+	m->reply = -1;
 	fl__config_init(&b->cfg);
-	if ((r = fl__embryo_new(&m->ctl, &fd)) < 0)
+	if ((r = fl__server_emb_open(-1, &m->gen, &m->pid, &fd, &m->pidfd)) < 0)
 		goto out_free;
 	b->emb = m;
 	b->state = B_CONFIG;
-	r = fl__handle_add(fd, &b->h, FL__H_EMBRYO, m->ctl->pid, builder_free);
+	r = fl__handle_add(fd, &b->h, FL__H_EMBRYO, m->pid, builder_free);
 	if (r < 0) {
-		fl__embryo_kill(m->ctl);
-		fl__embryo_free(m->ctl);
+		b->emb = NULL;
+		fl__sys4(__NR_pidfd_send_signal, fd, SIGKILL, NULL, 0);
+		reap_pidfd(fd);
 		close(fd);
+		close(m->pidfd);
 		goto out_free;
 	}
+	/* it dies with this thread unless run before */
+	m->creator = (pid_t)fl__sys0(__NR_gettid);
+	pthread_setspecific(thr_key, (void *)1);
+	pthread_mutex_lock(&thr_lock);
+	m->tnext = thr_list;
+	if (thr_list)
+		thr_list->tprev = &m->tnext;
+	m->tprev = &thr_list;
+	thr_list = m;
+	pthread_mutex_unlock(&thr_lock);
 	return fd;
 
 out_free:
@@ -252,20 +259,32 @@ static uint32_t eager_bits(const char *key)
 }
 
 /* Have the embryo apply what key set in c; 0 or -errno. */
-static long emb_apply(struct emb *m, const struct fl__config *c, uint32_t bits)
+static int emb_apply(struct emb *m, const struct fl__config *c, uint32_t bits)
 {
 	const struct fl__spec *s = &c->spec;
-	long r = 0;
+	int r = 0;
 
 	if ((bits & FL__SET_CWD) && (s->set & FL__SET_CWD))
-		r = c->cwd_fd >= 0 ? fl__embryo_op(m->ctl, FL__OP_FCHDIR, NULL, c->cwd_fd, 0)
-				   : fl__embryo_op(m->ctl, FL__OP_CHDIR, c->cwd, 0, 0);
+		r = c->cwd_fd >= 0
+			    ? fl__server_emb_op(-1, m->gen, m->pid, FL__OP_FCHDIR, NULL, 0, 0, 0,
+						c->cwd_fd)
+			    : fl__server_emb_op(-1, m->gen, m->pid, FL__OP_CHDIR, c->cwd,
+						strlen(c->cwd) + 1, 0, 0, -1);
 	if (r == 0 && (bits & FL__SET_AFFINITY) && (s->set & FL__SET_AFFINITY))
-		r = fl__embryo_op(m->ctl, FL__OP_AFFINITY, &c->affinity, sizeof(c->affinity), 0);
+		r = fl__server_emb_op(-1, m->gen, m->pid, FL__OP_AFFINITY, &c->affinity,
+				      sizeof(c->affinity), sizeof(c->affinity), 0, -1);
 	if (r == 0 && (bits & FL__SET_MEMPOLICY) && (s->set & FL__SET_MEMPOLICY))
-		r = fl__embryo_op(m->ctl, FL__OP_MEMPOLICY, s->mpol_maxnode ? c->nodes : NULL,
-				  s->mpol_mode, (long)s->mpol_maxnode);
+		r = fl__server_emb_op(-1, m->gen, m->pid, FL__OP_MEMPOLICY,
+				      s->mpol_maxnode ? c->nodes : NULL,
+				      s->mpol_maxnode ? sizeof(c->nodes) : 0, s->mpol_mode,
+				      (long)s->mpol_maxnode, -1);
 	return r;
+}
+
+/* Whether the embryo can still run: not killed with its thread. */
+static int emb_alive(const struct emb *m)
+{
+	return __atomic_load_n(&m->creator_gone, __ATOMIC_ACQUIRE) ? -ESRCH : 0;
 }
 
 /*
@@ -282,6 +301,8 @@ static int emb_config(struct builder *b, unsigned int cmd, const char *key, cons
 	struct fl__config tmp;
 	int r;
 
+	if ((r = emb_alive(b->emb)) < 0)
+		return r;
 	if (!bits)
 		return fl__config_apply(&b->cfg, cmd, key, value, aux);
 	if (cmd == FL_CONFIG_UNSET)
@@ -290,7 +311,7 @@ static int emb_config(struct builder *b, unsigned int cmd, const char *key, cons
 		return r;
 	r = fl__config_apply(&tmp, cmd, key, value, aux);
 	if (r == 0)
-		r = (int)emb_apply(b->emb, &tmp, bits);
+		r = emb_apply(b->emb, &tmp, bits);
 	if (r < 0) {
 		fl__config_free(&tmp);
 		return r;
@@ -301,61 +322,54 @@ static int emb_config(struct builder *b, unsigned int cmd, const char *key, cons
 	return 0;
 }
 
-/* Copies of what an asynchronous run reads after fl_pidfd_spawn_run returns. */
-static int emb_copy_args(struct emb *m, const struct fl__config *c, struct fl_spawn_args *a)
+/* The outcome of the run in rep: reaped through the handle on failure
+ * (the caller may have reaped it already, and the pid be another's). */
+static int emb_outcome(int fd, struct emb *m, int r, const struct fl__report *rep,
+		       struct fl_error *e)
 {
-	int r;
-
-	if (a->path && !(m->path = strdup(a->path)))
-		return -ENOMEM;
-	if (a->argv && !(m->argv = fl__strv_dup(a->argv)))
-		return -ENOMEM;
-	if (!a->envp && !c->envp)
-		a->envp = environ; /* the snapshot, taken now */
-	if (a->envp && !(m->envp = fl__strv_dup(a->envp)))
-		return -ENOMEM;
-	if ((r = fl__actions_dup(a->actions, a->nactions, &m->actions)) < 0)
+	if (r < 0) {
+		e->err = -r, e->stage = FL_STAGE_CLONE, e->index = -1;
 		return r;
-	m->nactions = a->nactions;
-	a->path = m->path;
-	a->argv = m->argv ? m->argv : NULL;
-	a->envp = m->envp;
-	a->actions = m->actions;
-	return 0;
+	}
+	return fl__outcome_reap(rep, m->pid, -1, NULL, fd, e);
 }
 
-/* Run embryo handle fd: synchronously, or released with FL_SPAWN_ASYNC. */
+/* Run embryo handle fd: synchronously, or released with FL_SPAWN_ASYNC.
+ * The request carries everything the run reads (strings, actions, fds):
+ * nothing of the caller's is read after this returns. */
 static int emb_run(int fd, struct builder *b, struct fl_spawn_args *a, struct fl_error *e)
 {
 	struct emb *m = b->emb;
-	int r;
+	struct fl__spec spec;
+	struct fl__report rep;
+	int *keep = NULL, r;
 
-	if ((a->flags & FL_SPAWN_ASYNC) && (r = emb_copy_args(m, &b->cfg, a)) < 0) {
+	if ((r = emb_alive(m)) < 0) {
 		e->err = -r, e->stage = FL_STAGE_CONFIG;
 		return r;
 	}
-	if ((r = fl__prepare(&b->cfg, a, &m->spec, &m->keep, e)) < 0)
+	if ((r = fl__prepare(&b->cfg, a, &spec, &keep, e)) < 0)
 		return r;
-	/* $PATH is read now, for a run that searches after this call returns */
-	if ((a->flags & FL_SPAWN_ASYNC) && m->spec.search) {
-		if (!(m->search = strdup(m->spec.search))) {
-			e->err = ENOMEM, e->stage = FL_STAGE_CONFIG;
-			return -ENOMEM;
-		}
-		m->spec.search = m->search;
+	spec.set &= ~m->eager; /* already done, by the embryo itself */
+	thr_unlink(m); /* the server has it now: its thread's exit no longer matters */
+	r = fl__server_emb_run(-1, m->gen, m->pid, &spec, m->eager, &m->reply);
+	free(keep);
+	m->started = true; /* even if the request failed: it may have arrived */
+	/* from now on the program reaps it, through its handle */
+	close(m->pidfd);
+	m->pidfd = -1;
+	if (r < 0) {
+		m->reply = -1;
+		e->err = -r, e->stage = r == -EPERM ? FL_STAGE_CONFIG : FL_STAGE_CLONE;
+		e->index = -1;
+		return r;
 	}
-	m->spec.set &= ~m->eager; /* already done, by the embryo itself */
-	m->spec.mode |= FL__MODE_EMBRYO | FL__MODE_FILES_SHARED | m->ctl->mode;
-	m->spec.errfd = -1;
-	m->rep = (struct fl__report){ 0, 0, -1, 0, 0 };
-	m->ctl->arg = (struct fl__child_arg){ &m->spec, &m->rep, NULL };
 	m->async = a->flags & FL_SPAWN_ASYNC;
-	m->started = true;
-	fl__embryo_start(m->ctl);
 	if (m->async)
-		return m->ctl->pid; /* the fds the actions read must stay open until the outcome is known */
-	fl__embryo_done(m->ctl, 1);
-	m->result = fl__outcome_reap(&m->rep, m->ctl->pid, -1, NULL, fd, e);
+		return m->pid;
+	r = fl__server_emb_result(m->reply, 0, &rep);
+	m->reply = -1;
+	m->result = emb_outcome(fd, m, r, &rep, e);
 	m->known = true;
 	return m->result;
 }
@@ -374,15 +388,15 @@ FL__EXPORT int fl_pidfd_spawn_result(int fd, struct fl_error *ret_error)
 		return r;
 	cs = fl__handle_lock(&b->h);
 	struct emb *m = b->emb;
+	struct fl__report rep;
 	if (!m || !m->async) {
 		r = -EINVAL;
-	} else if (!m->known && !fl__embryo_done(m->ctl, 0)) {
+	} else if (!m->known && (r = fl__server_emb_result(m->reply, 1, &rep)) == 0) {
 		r = -EINPROGRESS;
 	} else {
 		if (!m->known) {
-			/* reaped through the handle: the caller may have reaped
-			 * it already, and the pid be another's */
-			m->result = fl__outcome_reap(&m->rep, m->ctl->pid, -1, NULL, fd, &m->err);
+			m->reply = -1;
+			m->result = emb_outcome(fd, m, r, &rep, &m->err);
 			m->known = true;
 		}
 		r = m->result;
@@ -715,8 +729,13 @@ int fl__builder_config_copy(int fd, struct fl__config *ret)
 
 static void builder_atfork_child(void)
 {
-	pthread_mutex_init(&pending_lock, NULL);
-	pending = NULL; /* the creator's embryos, not ours */
+	pthread_mutex_init(&thr_lock, NULL);
+	thr_list = NULL; /* the creator's embryos, not ours */
+}
+
+static void thr_key_init(void)
+{
+	pthread_key_create(&thr_key, thr_exit);
 }
 
 __attribute__((constructor)) static void builder_init(void)
@@ -728,7 +747,5 @@ __attribute__((constructor)) static void builder_init(void)
 __attribute__((destructor)) static void builder_cleanup(void)
 {
 	fl__handle_cleanup();
-	emb_reap_pending();
-	fl__reserve_cleanup();
 	fl__vfork_release_stack();
 }

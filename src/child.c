@@ -24,6 +24,8 @@
 #include <signal.h>
 #include <stddef.h>
 #include <sys/ioctl.h>
+#include <sys/resource.h>
+#include <sys/socket.h>
 
 #include "spec.h"
 #include "sys.h"
@@ -102,6 +104,14 @@ static long reset_signals(const struct fl__spec *s)
 		if (r < 0 && in_default)
 			return r;
 	}
+	/* a server child: what the caller ignores is ignored here too, as a
+	 * child of the caller itself would inherit it */
+	for (int sig = 1; sig <= FL__NSIG; sig++) {
+		if (!((s->sigignore & ~s->sigdefault) >> (sig - 1) & 1))
+			continue;
+		struct fl__ksigaction sa = { .handler = (void *)SIG_IGN };
+		fl__sys4(__NR_rt_sigaction, sig, &sa, NULL, 8);
+	}
 	return 0;
 }
 
@@ -163,6 +173,11 @@ static void apply_attributes(struct child *c)
 		if ((r = fl__sys4(__NR_prlimit64, 0, i, &s->rlimits[i], NULL)) < 0)
 			fail(c, r, FL_STAGE_RLIMIT, i);
 	}
+	if (s->set & FL__SET_NICE) {
+		stage(c, FL_STAGE_SCHED);
+		if ((r = fl__sys3(__NR_setpriority, PRIO_PROCESS, 0, s->nice)) < 0)
+			fail(c, r, FL_STAGE_SCHED, -1);
+	}
 	if (s->set & (FL__SET_SCHED | FL__SET_SCHEDPARAM)) {
 		struct sched_param p = { .sched_priority = s->sched_priority };
 		stage(c, FL_STAGE_SCHED);
@@ -217,8 +232,6 @@ static void apply_attributes(struct child *c)
 		stage(c, FL_STAGE_PDEATHSIG);
 		if ((r = set_pdeathsig(s)) < 0)
 			fail(c, r, FL_STAGE_PDEATHSIG, -1);
-	} else if (s->mode & FL__MODE_EMBRYO) {
-		fl__sys2(__NR_prctl, PR_SET_PDEATHSIG, 0); /* the embryo's own, not the program's */
 	}
 	if (s->set & FL__SET_CWD) {
 		stage(c, FL_STAGE_CWD);
@@ -651,6 +664,56 @@ static long do_exec(const struct fl__spec *s, int execfd)
 	return r;
 }
 
+/*
+ * A server child (FL__MODE_REMAP): our table is a copy of the server's, or
+ * an embryo's with what it received.  Put each of the request's fds at its
+ * number in the caller (remap_src[i] -> remap[i].fd, with the caller's
+ * FD_CLOEXEC) and close everything else, so that from here on the table is
+ * what a child of the caller would see.  First every needed fd goes above
+ * every number involved, then the rest below goes, then each comes down.
+ */
+static void remap_fds(struct child *c)
+{
+	const struct fl__spec *s = c->s;
+	int top = s->fd_limit, err = c->held[HELD_ERR];
+	long r;
+
+	stage(c, FL_STAGE_FDTABLE);
+	if (err >= top)
+		top = err + 1;
+	for (size_t i = 0; i < s->nremap; i++) {
+		if (s->remap_src[i] >= top)
+			top = s->remap_src[i] + 1;
+		if (s->remap[i].fd >= top)
+			top = s->remap[i].fd + 1;
+	}
+	if (err >= 0) {
+		if ((r = fl__sys3(__NR_fcntl, err, F_DUPFD_CLOEXEC, top)) < 0)
+			fail(c, r, FL_STAGE_FDTABLE, -1);
+		c->held[HELD_ERR] = err = (int)r; /* the old number goes with the rest */
+	}
+	for (size_t i = 0; i < s->nremap; i++) {
+		if ((r = fl__sys3(__NR_fcntl, s->remap_src[i], F_DUPFD_CLOEXEC, top)) < 0)
+			fail(c, r, FL_STAGE_FDTABLE, -1);
+		s->remap_src[i] = (int)r;
+	}
+	if ((r = close_span(0, top - 1)) < 0)
+		fail(c, r, FL_STAGE_FDTABLE, -1);
+	for (size_t i = 0; i < s->nremap; i++) {
+		r = fl__sys3(__NR_dup3, s->remap_src[i], s->remap[i].fd,
+			     s->remap[i].cloexec ? O_CLOEXEC : 0);
+		if (r < 0)
+			fail(c, r, FL_STAGE_FDTABLE, -1);
+	}
+	/* everything at top and above but the error pipe */
+	if (err >= 0 && (r = close_span(top, err - 1)) >= 0)
+		r = close_span(err + 1, -1);
+	else if (err < 0)
+		r = close_span(top, -1);
+	if (r < 0)
+		fail(c, r, FL_STAGE_FDTABLE, -1);
+}
+
 int fl__child_main(void *arg)
 {
 	struct fl__child_arg *ca = arg;
@@ -661,7 +724,9 @@ int fl__child_main(void *arg)
 	long r;
 
 	stage(&c, FL_STAGE_CLONE);
-	if (s->mode & FL__MODE_ERRPIPE) {
+	if (s->mode & FL__MODE_REMAP)
+		remap_fds(&c);
+	else if (s->mode & FL__MODE_ERRPIPE) {
 		/* the pipe took the lowest free numbers, which an action may name
 		 * as closed fds: free them, keep the write end above them all */
 		long nfd = fl__sys3(__NR_fcntl, s->errfd, F_DUPFD_CLOEXEC, s->fd_limit);
@@ -687,20 +752,15 @@ int fl__child_main(void *arg)
 
 /* ---- embryos ------------------------------------------------------------ */
 
-/* FUTEX_WAIT/WAKE | FUTEX_PRIVATE_FLAG: every word waited on here is shared
- * only by tasks of the caller's mm (CLONE_VM) */
-#define FL__FUTEX_WAIT 128
-#define FL__FUTEX_WAKE 129
-
 /* An operation asked at config time, done here so that it happens (and is
  * placed, for NUMA) in the process that will run. */
-static long embryo_op(const struct fl__embryo *e)
+static long embryo_op(const struct fl__embryo *e, int fd)
 {
 	switch (e->op) {
 	case FL__OP_CHDIR:
 		return fl__sys1(__NR_chdir, e->op_ptr);
 	case FL__OP_FCHDIR:
-		return fl__sys1(__NR_fchdir, e->op_arg);
+		return fd >= 0 ? fl__sys1(__NR_fchdir, fd) : -EBADF;
 	case FL__OP_AFFINITY:
 		return fl__sys3(__NR_sched_setaffinity, 0, e->op_arg, e->op_ptr);
 	case FL__OP_MEMPOLICY:
@@ -710,126 +770,56 @@ static long embryo_op(const struct fl__embryo *e)
 }
 
 /*
- * Die with the creating thread (PR_SET_PDEATHSIG), and at once if it is
- * already gone (the race with an exit before prctl).  The nursery then
- * makes itself SCHED_BATCH if it is SCHED_OTHER, and its spares inherit
- * that (with sched_restore): a batch task's wakeup does not preempt the
- * running one, so handing out and starting a spare never gives the
- * caller's CPU to it.  Embryos the caller creates stay SCHED_OTHER: one
- * just created is woken without preempting anyway, and the switch back
- * before exec would slow the synchronous run several times.
- */
-static void embryo_enter(struct fl__embryo *e, int batch)
-{
-	fl__sys2(__NR_prctl, PR_SET_PDEATHSIG, SIGKILL);
-	if (fl__sys0(__NR_getppid) != e->parent_pid)
-		fl__sys1(__NR_exit_group, 0);
-	if (batch && fl__sys1(__NR_sched_getscheduler, 0) == SCHED_OTHER) {
-		int prio = 0;
-		e->sched_restore = fl__sys3(__NR_sched_setscheduler, 0, SCHED_BATCH, &prio) == 0;
-	}
-}
-
-/*
- * Sleep while *word is val.  Once a second, check that the thread we die
- * with still shares our memory: one that exec'd survives the exec (no death
- * signal comes), or became the leader under another tid, and left us
- * behind where nobody will ever wake us.  Its tid, not the process's: a
- * leader that called pthread_exit has no memory left while other threads
- * run on.  kcmp refused (no CONFIG_KCMP, seccomp, a non-dumpable caller):
- * no check.
- */
-static void embryo_sleep(const struct fl__embryo *e, uint32_t *word, uint32_t val)
-{
-	struct fl__timespec tick = { 1, 0 };
-
-	if (fl__sys4(__NR_futex, word, FL__FUTEX_WAIT, val, &tick) != -ETIMEDOUT)
-		return;
-	long r = fl__sys5(__NR_kcmp, fl__sys0(__NR_getpid), e->creator_tid, FL__KCMP_VM, 0, 0);
-	if (r > 0 || r == -ESRCH || fl__sys0(__NR_getppid) != e->parent_pid)
-		fl__sys1(__NR_exit_group, 0);
-}
-
-/*
- * The embryo's life before its run: every signal stays blocked (the caller
- * blocked them around clone), it dies with its creator, and it sleeps on
- * cmd until asked to do an operation, to run, or to exit.  A spare tells
- * its nursery to make the next one as it starts its run.
+ * The embryo's life before its run, in the server's memory: every signal
+ * stays blocked (the server blocked them around clone), its fd table (a
+ * copy of the server's) is emptied but for its control socket, and it
+ * waits there for commands.  EOF means the server is gone: exit.  The fds
+ * of FL__EMB_FDS messages are the run's, in remap order; FL__EMB_RUN
+ * starts the run of e->run_spec.
  */
 int fl__embryo_main(void *arg)
 {
 	struct fl__embryo *e = arg;
 
-	embryo_enter(e, 0);
+	close_span(0, e->ctl - 1);
+	close_span(e->ctl + 1, -1);
 	for (;;) {
-		uint32_t cmd = __atomic_load_n(&e->cmd, __ATOMIC_ACQUIRE);
-		switch (cmd) {
-		case FL__EMB_WAIT:
-			embryo_sleep(e, &e->cmd, FL__EMB_WAIT);
-			break;
-		case FL__EMB_OP:
-			e->op_result = embryo_op(e);
-			__atomic_store_n(&e->cmd, FL__EMB_WAIT, __ATOMIC_RELEASE);
-			fl__sys6(__NR_futex, (long)&e->cmd, FL__FUTEX_WAKE, 1, 0, 0, 0);
-			break;
-		case FL__EMB_RUN:
-			if (e->sched_restore) {
-				int prio = 0;
-				fl__sys3(__NR_sched_setscheduler, 0, SCHED_OTHER, &prio);
-			}
-			if (e->reserve) {
-				__atomic_add_fetch(&e->reserve->kick, 1, __ATOMIC_RELEASE);
-				fl__sys3(__NR_futex, &e->reserve->kick, FL__FUTEX_WAKE, 1);
-			}
-			return fl__child_main(&e->arg);
-		default:
+		char cmd = 0;
+		struct iovec iov = { &cmd, 1 };
+		union {
+			char buf[CMSG_SPACE(sizeof(int) * 253)];
+			struct cmsghdr align;
+		} u;
+		struct msghdr m = { .msg_iov = &iov, .msg_iovlen = 1, .msg_control = u.buf,
+				    .msg_controllen = sizeof(u.buf) };
+		long n = fl__sys3(__NR_recvmsg, e->ctl, &m, MSG_CMSG_CLOEXEC);
+		if (n == -EINTR)
+			continue;
+		if (n <= 0)
 			fl__sys1(__NR_exit_group, 0);
+		int *fds = NULL, nfd = 0;
+		struct cmsghdr *h = m.msg_controllen >= sizeof(struct cmsghdr) ? CMSG_FIRSTHDR(&m) : NULL;
+		if (h && h->cmsg_level == SOL_SOCKET && h->cmsg_type == SCM_RIGHTS) {
+			fds = (int *)CMSG_DATA(h);
+			nfd = (int)((h->cmsg_len - CMSG_LEN(0)) / sizeof(int));
 		}
-	}
-}
-
-/*
- * The nursery: an embryo that never runs a program.  It clones a spare into
- * every EMPTY slot of its reserve, then sleeps until kicked.  Spares are
- * clones of the nursery (CLONE_PARENT: children of the caller, like every
- * embryo), so they carry the state the caller had when the reserve was made
- * and nothing a run changed.  A slot's block is the nursery's only while
- * the slot is CLONING; the caller owns it in every other state.
- */
-int fl__nursery_main(void *arg)
-{
-	struct fl__embryo *self = arg;
-	struct fl__reserve *r = self->reserve;
-
-	embryo_enter(self, 1);
-	for (;;) {
-		uint32_t kick = __atomic_load_n(&r->kick, __ATOMIC_ACQUIRE);
-		if (__atomic_load_n(&r->quit, __ATOMIC_ACQUIRE))
+		if (cmd == FL__EMB_OP) {
+			e->op_result = embryo_op(e, nfd ? fds[0] : -1);
+			for (int i = 0; i < nfd; i++)
+				fl__sys1(__NR_close, fds[i]);
+			fl__sys3(__NR_write, e->ctl, &cmd, 1); /* done */
+			continue;
+		}
+		struct fl__spec *s = e->run_spec;
+		if (cmd != FL__EMB_FDS && cmd != FL__EMB_RUN)
 			fl__sys1(__NR_exit_group, 0);
-		for (unsigned int i = 0; i < FL__RESERVE_MAX; i++) {
-			uint32_t st = FL__SPARE_EMPTY;
-			if (!__atomic_compare_exchange_n(&r->state[i], &st, FL__SPARE_CLONING, 0,
-							 __ATOMIC_ACQUIRE, __ATOMIC_RELAXED))
-				continue;
-			struct fl__embryo *e = r->slot[i];
-			e->sched_restore = self->sched_restore;
-			e->creator_tid = self->creator_tid;
-#ifdef FL__HAVE_CLONE3_ASM
-			/* tid through CLONE_PARENT_SETTID: set before the spare can
-			 * run or die, so 0 always means "gone" */
-			long pid = fl__clone_run(r->spare_flags, e, &e->tid, &e->tid, fl__embryo_main, e);
-#else
-			long pid = -ENOSYS; /* no clone stub: fl_embryo_reserve refuses */
-#endif
-			if (pid > 0)
-				e->pid = (pid_t)pid;
+		for (int i = 0; i < nfd; i++) {
+			if (e->nsrc < s->nremap)
+				s->remap_src[e->nsrc++] = fds[i];
 			else
-				e->clone_err = pid;
-			__atomic_store_n(&r->state[i], pid > 0 ? FL__SPARE_READY : FL__SPARE_FAILED,
-					 __ATOMIC_RELEASE);
+				fl__sys1(__NR_close, fds[i]);
 		}
-		__atomic_add_fetch(&r->passes, 1, __ATOMIC_RELEASE);
-		fl__sys3(__NR_futex, &r->passes, FL__FUTEX_WAKE, 1);
-		embryo_sleep(self, &r->kick, kick);
+		if (cmd == FL__EMB_RUN)
+			return fl__child_main(&e->arg);
 	}
 }

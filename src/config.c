@@ -32,6 +32,7 @@ void fl__config_init(struct fl__config *c)
 {
 	memset(c, 0, sizeof(*c));
 	c->execfd = c->cwd_fd = c->ctty_fd = c->cgroup_fd = c->tmpl_fd = -1;
+	c->numa_node = -1;
 	c->spec.execfd = c->spec.cwd_fd = c->spec.ctty_fd = c->spec.cgroup_fd = -1;
 	c->spec.errfd = -1;
 }
@@ -685,6 +686,14 @@ static int set_affinity(struct fl__config *c, const struct key *k, unsigned int 
 	return 0;
 }
 
+/* Where sysfs is: FORKLESS_SYSFS_ROOT lets the tests describe NUMA
+ * machines this one is not (never for set-id programs). */
+static const char *sysfs_root(void)
+{
+	const char *r = secure_getenv("FORKLESS_SYSFS_ROOT");
+	return r && *r ? r : "/sys";
+}
+
 static int node_exists(unsigned long *nodes)
 {
 	char path[64];
@@ -693,7 +702,7 @@ static int node_exists(unsigned long *nodes)
 	for (int i = 0; i < MAX_NODES; i++) {
 		if (!(nodes[i / 64] & (1UL << (i % 64))))
 			continue;
-		snprintf(path, sizeof(path), "/sys/devices/system/node/node%d", i);
+		snprintf(path, sizeof(path), "%s/devices/system/node/node%d", sysfs_root(), i);
 		if (stat(path, &st) < 0)
 			return 0;
 	}
@@ -751,11 +760,12 @@ static int set_numa_node(struct fl__config *c, const struct key *k, unsigned int
 	(void)k;
 	if (cmd == FL_CONFIG_UNSET) {
 		c->spec.set &= ~(FL__SET_MEMPOLICY | FL__SET_AFFINITY);
+		c->numa_node = -1;
 		return 0;
 	}
 	if ((r = get_int(cmd, value, aux, 0, MAX_NODES - 1, &node)) < 0)
 		return r;
-	snprintf(path, sizeof(path), "/sys/devices/system/node/node%lld/cpulist", node);
+	snprintf(path, sizeof(path), "%s/devices/system/node/node%lld/cpulist", sysfs_root(), node);
 	FILE *f = fopen(path, "re");
 	if (!f)
 		return -EINVAL;
@@ -775,6 +785,27 @@ static int set_numa_node(struct fl__config *c, const struct key *k, unsigned int
 	c->spec.mpol_nodes = c->nodes;
 	c->spec.mpol_maxnode = tmp.spec.mpol_maxnode;
 	c->spec.set |= FL__SET_MEMPOLICY | FL__SET_AFFINITY;
+	c->numa_node = (int)node; /* the server launcher: that node's server */
+	return 0;
+}
+
+/* "launcher": "vfork" (the default) or "server" (launch_server.c). */
+static int set_launcher(struct fl__config *c, const struct key *k, unsigned int cmd,
+			const void *value, int aux)
+{
+	(void)k, (void)aux;
+	if (cmd == FL_CONFIG_UNSET) {
+		c->launcher = FL__LAUNCHER_DEFAULT;
+		return 0;
+	}
+	if (cmd != FL_CONFIG_SET_STRING || !value)
+		return -EINVAL;
+	if (!strcmp(value, "vfork"))
+		c->launcher = FL__LAUNCHER_VFORK;
+	else if (!strcmp(value, "server"))
+		c->launcher = FL__LAUNCHER_SERVER;
+	else
+		return -EINVAL;
 	return 0;
 }
 
@@ -878,6 +909,7 @@ static const struct key keys[] = {
 	{ "inherit_fds", set_flag, 0, 0 },
 	{ "resetids", set_flag, FL__SET_RESETIDS, 0 },
 	{ "template", set_template, 0, 0 },
+	{ "launcher", set_launcher, 0, 0 },
 };
 
 int fl__config_apply(struct fl__config *c, unsigned int cmd, const char *key,

@@ -201,6 +201,17 @@ static void sweep(struct dead *d, struct fl__handle **one)
 	}
 }
 
+void fl__handle_sweep(void)
+{
+	struct fl__handle *one = NULL;
+	struct dead d = { NULL, 0 };
+	int cs = lock_table();
+
+	sweep(&d, &one);
+	unlock_table(cs);
+	dead_release(&d, one);
+}
+
 int fl__handle_add(int fd, struct fl__handle *h, int kind, pid_t pid,
 		   void (*free_fn)(struct fl__handle *, bool))
 {

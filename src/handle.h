@@ -96,4 +96,7 @@ bool fl__fd_is_pidfd(int fd, pid_t *ret_pid);
 /* At exit: release the entries no call uses (for leak checkers). */
 void fl__handle_cleanup(void);
 
+/* Let go of every entry whose fd the program closed. */
+void fl__handle_sweep(void);
+
 #endif /* FL_HANDLE_H */

@@ -55,7 +55,11 @@ struct fl__config {
 	struct fl__template *tmpl; /* key "template": run this template's file */
 	int tmpl_fd;               /* our fd of that file */
 	bool execfd_inherit;       /* a script run from an fd: keep execfd open across exec */
+	int launcher;              /* FL__LAUNCHER_*: "launcher" */
+	int numa_node;             /* the node of "numa_node", or -1 */
 };
+
+enum { FL__LAUNCHER_DEFAULT, FL__LAUNCHER_VFORK, FL__LAUNCHER_SERVER };
 
 void fl__config_init(struct fl__config *c);
 void fl__config_free(struct fl__config *c);
@@ -90,16 +94,26 @@ int fl__outcome_reap(const struct fl__report *rep, pid_t pid, int pidfd, int *re
 
 int fl__under_valgrind(void);
 
-/* ---- embryos (launch_embryo.c) ---- */
-/* A new embryo (a spare from the reserve if one is ready) with its pidfd;
- * its control block sits on its stack.  0 or -errno. */
-int fl__embryo_new(struct fl__embryo **ret, int *ret_pidfd);
-void fl__embryo_free(struct fl__embryo *e); /* once done (or never started) */
-long fl__embryo_op(struct fl__embryo *e, int op, const void *ptr, long arg, long arg2);
-void fl__embryo_start(struct fl__embryo *e);
-int fl__embryo_done(struct fl__embryo *e, int block);
-void fl__embryo_kill(struct fl__embryo *e);
-void fl__reserve_cleanup(void);
+/* ---- the spawn server (launch_server.c) ---- */
+/* A spawn through the server for node (-1: the default server). */
+int fl__server_spawn(struct fl__spec *s, int node, int *ret_pidfd, struct fl_error *err);
+/* A new embryo (a spare if the reserve has one): its server's generation,
+ * pid, the handle and the library's own pidfd of it.  0 or -errno. */
+int fl__server_emb_open(int node, unsigned int *ret_gen, pid_t *ret_pid, int *ret_fd,
+			int *ret_own);
+/* Embryo pid of server generation gen does op now; its result.  -EPERM:
+ * that server is gone (credentials changed, or it died). */
+int fl__server_emb_op(int node, unsigned int gen, pid_t pid, int op, const void *p, size_t len,
+		      long arg, long arg2, int fd);
+/* Start its run of s; the server's answer will come on *ret_reply. */
+int fl__server_emb_run(int node, unsigned int gen, pid_t pid, const struct fl__spec *s,
+		       uint32_t eager, int *ret_reply);
+/* That answer: 1 with *rep (ret_reply closed), 0 not yet (nonblock), -errno. */
+int fl__server_emb_result(int reply, int nonblock, struct fl__report *rep);
+int fl__server_reserve(int node, unsigned int n);
+/* FORKLESS_LAUNCHER=server: the default launcher is the server. */
+bool fl__server_default(void);
+
 /* Prepare spec from config + args into *s (keep list in *ret_keep, the
  * caller frees it); the first half of fl__run. */
 int fl__prepare(const struct fl__config *c, const struct fl_spawn_args *a, struct fl__spec *s,

@@ -302,7 +302,11 @@ int fl__run(const struct fl__config *c, const struct fl_spawn_args *a,
 	int cs;
 	pthread_setcancelstate(PTHREAD_CANCEL_DISABLE, &cs);
 	if ((r = fl__prepare(c, a, &s, &keep, e)) >= 0) {
-		r = fl__launch_vfork(&s, ret_pidfd, e);
+		if (c->launcher == FL__LAUNCHER_SERVER ||
+		    (c->launcher == FL__LAUNCHER_DEFAULT && fl__server_default()))
+			r = fl__server_spawn(&s, c->numa_node, ret_pidfd, e);
+		else
+			r = fl__launch_vfork(&s, ret_pidfd, e);
 		free(keep);
 	}
 	pthread_setcancelstate(cs, NULL);

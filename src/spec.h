@@ -42,6 +42,7 @@ enum {
 	FL__SET_SIGMASK = 1u << 13,
 	FL__SET_SCHEDPARAM = 1u << 14, /* priority alone: sched_setparam */
 	FL__SET_RESETIDS = 1u << 15,   /* effective ids := real ids (POSIX_SPAWN_RESETIDS) */
+	FL__SET_NICE = 1u << 16,       /* the caller's nice value (a server child) */
 };
 
 /* fl__spec.mode: how the launcher created the child; what is left to do. */
@@ -54,6 +55,13 @@ enum {
 	FL__MODE_EXECFD_INHERIT = 1u << 5,  /* a script by fd: the interpreter reads /dev/fd/N */
 	FL__MODE_EMBRYO = 1u << 6,          /* run by an embryo: clear its SIGKILL death signal */
 	FL__MODE_FAR_FDS = 1u << 7,         /* copy below near_limit, take the far fds by pidfd_getfd */
+	FL__MODE_REMAP = 1u << 8,           /* a server child: put remap_src[] at the caller's numbers */
+};
+
+/* A caller fd a server child gets: its number there and its FD_CLOEXEC. */
+struct fl__wfd {
+	int32_t fd;
+	int32_t cloexec;
 };
 
 /* Caller fds numbered at least this high that the child reads are "far":
@@ -116,6 +124,13 @@ struct fl__spec {
 	unsigned int far_moved;
 	int far_min; /* 1 + the highest fd named by anything but a moved far fd */
 	pid_t caller_tid; /* FL__MODE_FAR_FDS: the thread whose table holds them */
+	uint64_t sigignore; /* signals the caller ignores: SIG_IGN here too (a server child) */
+	int nice;
+	/* FL__MODE_REMAP: fd remap_src[i] of our table becomes the caller's
+	 * remap[i].fd; every other fd is closed (the child overwrites remap_src) */
+	int *remap_src;
+	const struct fl__wfd *remap;
+	size_t nremap;
 	int errfd;    /* FL__MODE_ERRPIPE: write end of the report pipe */
 	int errfd_read; /* and its read end, which the child closes */
 };
@@ -138,55 +153,30 @@ struct fl__child_arg {
 int fl__child_main(void *arg);
 
 /*
- * An embryo: a process created ahead of its run (CLONE_VM|CLONE_FILES, no
- * CLONE_VFORK) that waits in fl__embryo_main() on cmd, a futex word in this
- * block.  The block sits at the top of the embryo's own stack mapping; the
- * caller frees both only after tid (CLONE_CHILD_CLEARTID) went to 0: the
- * embryo's mm was released by exec or exit.
+ * An embryo: a process the spawn server creates ahead of its run
+ * (CLONE_VM with the server, CLONE_PARENT: a child of the caller), which
+ * waits in fl__embryo_main() for commands on its control socket (ctl, a
+ * SOCK_SEQPACKET end; the server holds the other): a one-byte command with
+ * fds.  EOF (the server is gone) makes it exit.  The block sits at the top
+ * of the embryo's own stack mapping; the server reuses both only after tid
+ * (CLONE_CHILD_CLEARTID) went to 0: the embryo's mm was released by exec
+ * or exit.
  */
-enum { FL__EMB_WAIT, FL__EMB_OP, FL__EMB_RUN, FL__EMB_EXIT };
+enum { FL__EMB_OP = 1, FL__EMB_FDS, FL__EMB_RUN };
 enum { FL__OP_CHDIR = 1, FL__OP_FCHDIR, FL__OP_AFFINITY, FL__OP_MEMPOLICY };
-/* a reserve slot: no block, a block to fill, being filled, a spare, failed */
-enum { FL__SPARE_NONE, FL__SPARE_EMPTY, FL__SPARE_CLONING, FL__SPARE_READY, FL__SPARE_FAILED };
-
-struct fl__reserve;
 
 struct fl__embryo {
-	uint32_t cmd;          /* futex: FL__EMB_* */
 	int tid;               /* futex: the embryo's tid, 0 once its mm is released */
-	pid_t parent_pid;      /* the caller's pid: the death-signal race check */
-	pid_t creator_tid;     /* the thread it dies with: the exec check */
-	pid_t pid;             /* set by whoever cloned it */
-	int pidfd;             /* the library's own pidfd of it, to reap by (-1: none) */
-	uint32_t mode;         /* FL__MODE_SIGHAND_CLEARED if its handlers are default */
-	long clone_err;        /* a spare whose clone failed: -errno */
-	int sched_restore;     /* waits as SCHED_BATCH: back to SCHED_OTHER at the run */
-	struct fl__reserve *reserve; /* a spare: kick this nursery when run */
-	int op;                /* FL__OP_* with cmd FL__EMB_OP */
+	int ctl;               /* its end of the control socket, in its own table */
+	int op;                /* FL__OP_* for FL__EMB_OP */
 	const void *op_ptr;
 	long op_arg, op_arg2;
 	long op_result;
-	struct fl__child_arg arg; /* for FL__EMB_RUN */
-};
-
-/*
- * The reserve: the nursery, an embryo that never runs a program, clones
- * spares (CLONE_PARENT: they are the caller's children) into the blocks
- * of the slots whose state is EMPTY, whenever kick changes.  One per
- * process, never freed, so that a late kick from a spare never writes to
- * freed memory.  The block of a spare is at the top of its stack.
- */
-#define FL__RESERVE_MAX 64
-struct fl__reserve {
-	uint32_t kick;                 /* futex: bumped to make the nursery look */
-	uint32_t quit;                 /* the nursery exits when set */
-	uint32_t passes;               /* futex: bumped after each pass over the slots */
-	unsigned long spare_flags;     /* clone flags of a spare */
-	uint32_t state[FL__RESERVE_MAX]; /* FL__SPARE_* */
-	struct fl__embryo *slot[FL__RESERVE_MAX];
+	size_t nsrc;           /* fds received for the run so far (into run_spec->remap_src) */
+	struct fl__spec *run_spec; /* set by the server before FL__EMB_FDS */
+	struct fl__child_arg arg;  /* for FL__EMB_RUN: spec is run_spec */
 };
 
 int fl__embryo_main(void *arg);
-int fl__nursery_main(void *arg);
 
 #endif /* FL_SPEC_H */

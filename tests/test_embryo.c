@@ -920,20 +920,6 @@ static void need_reserve(unsigned int n)
 		fl_test_fail(__FILE__, __LINE__, "fl_embryo_reserve(%u): %s", n, strerror(-r));
 }
 
-/* Open an embryo, retrying for up to 2 s while none can be had: under a
- * filter that refuses clone, only a spare can be. */
-static int emb_open_retry(int *tries)
-{
-	int fd;
-	for (int i = 0; i < 200; i++) {
-		if ((fd = fl_pidfd_open(0, FL_PIDFD_EMPTY | FL_PIDFD_EMBRYO)) != -EPERM)
-			return fd;
-		(*tries)++;
-		sleep_ms(10);
-	}
-	return fd;
-}
-
 /* Run static true on embryo fd (async), check its outcome and exit; closes fd. */
 static void run_true_async(int fd)
 {
@@ -946,6 +932,29 @@ static void run_true_async(int fd)
 	ASSERT_TRUE(WIFEXITED(st));
 	ASSERT_EQ(WEXITSTATUS(st), 0);
 	close(fd);
+}
+
+/* How many children the tasks of this process have (/proc/self/task/T/children). */
+static int count_children(void)
+{
+	DIR *d = opendir("/proc/self/task");
+	struct dirent *de;
+	int n = 0;
+	while (d && (de = readdir(d))) {
+		char path[300], buf[4096];
+		if (de->d_name[0] == '.')
+			continue;
+		snprintf(path, sizeof(path), "/proc/self/task/%s/children", de->d_name);
+		int f = open(path, O_RDONLY | O_CLOEXEC);
+		ssize_t k = f >= 0 ? read(f, buf, sizeof(buf) - 1) : -1;
+		if (f >= 0)
+			close(f);
+		for (ssize_t i = 0; i < k; i++)
+			n += buf[i] == ' ';
+	}
+	if (d)
+		closedir(d);
+	return n;
 }
 
 /* Whether any task of this process has a child (/proc/self/task/T/children). */
@@ -977,38 +986,41 @@ TEST(reserve_arguments_are_checked)
 	ASSERT_EQ(fl_embryo_reserve(FL_EMBRYO_RESERVE_MAX + 1, 0), -EINVAL);
 	ASSERT_EQ(have_children(), 0); /* a refused call made nothing */
 	need_reserve(FL_EMBRYO_RESERVE_MAX);
+	ASSERT_EQ(count_children(), 1 + FL_EMBRYO_RESERVE_MAX); /* the server and its spares */
 	need_reserve(2); /* replaces the previous one */
 	ASSERT_EQ(fl_embryo_reserve(0, 0), 0);
-	ASSERT_EQ(have_children(), 0); /* nursery and spares reaped */
+	ASSERT_EQ(fl_server_release(1), -EINVAL);
+	ASSERT_EQ(fl_server_release(0), 0);
+	ASSERT_EQ(have_children(), 0); /* server and spares reaped */
 }
 
 /*
- * The point of the reserve: with clone refused to this thread (a seccomp
- * filter on it alone), embryos still come, because the nursery made them;
- * it keeps making them as spares are run.  Without the reserve the same
- * open fails: the spares were not cloned here.
+ * The point of the reserve: the spares exist before they are asked for
+ * (children of ours, made by the server), and each hand-out has the
+ * server make the next.
  */
-TEST_TIMEOUT(reserve_hands_out_spares_made_by_the_nursery, 60)
+TEST_TIMEOUT(reserve_hands_out_spares_made_by_the_server, 60)
 {
-	need_reserve_stubs();
 	need_embryos();
 	need_reserve(3);
-	struct fl_sc_rule r[] = { { SYS_clone, EPERM, 0, 0 }, { SYS_clone3, EPERM, 0, 0 } };
-	fl_sc_install(r, 2);
+	ASSERT_EQ(count_children(), 4); /* ready when fl_embryo_reserve returned */
 	int fds[3];
-	for (int i = 0; i < 3; i++) /* ready when fl_embryo_reserve returned */
+	for (int i = 0; i < 3; i++)
 		ASSERT_GE(fds[i] = fl_pidfd_open(0, FL_PIDFD_EMPTY | FL_PIDFD_EMBRYO), 0);
 	for (int i = 0; i < 3; i++)
 		run_true_async(fds[i]);
-	int tries = 0;
-	for (int i = 0; i < 50; i++) { /* each run asked for its successor */
-		int fd = emb_open_retry(&tries);
+	for (int i = 0; i < 50; i++) { /* each hand-out asked for its successor */
+		int fd = fl_pidfd_open(0, FL_PIDFD_EMPTY | FL_PIDFD_EMBRYO);
 		ASSERT_GE(fd, 0);
 		run_true_async(fd);
 	}
-	fprintf(stderr, "# waited for a spare %d times in 50\n", tries);
+	for (int i = 0; i < 100 && count_children() != 4; i++)
+		sleep_ms(10);
+	ASSERT_EQ(count_children(), 4); /* three spares again, no more */
 	ASSERT_EQ(fl_embryo_reserve(0, 0), 0);
-	ASSERT_EQ(fl_pidfd_open(0, FL_PIDFD_EMPTY | FL_PIDFD_EMBRYO), -EPERM);
+	for (int i = 0; i < 100 && count_children() != 1; i++)
+		sleep_ms(10);
+	ASSERT_EQ(count_children(), 1); /* only the server */
 }
 
 /* Spares share the caller's fd table: fds opened after the reserve reach
@@ -1073,8 +1085,8 @@ TEST(reserve_ends_when_credentials_change)
 			_exit(14);
 		if (n <= 0 || strcmp(buf, "65534\n"))
 			_exit(15); /* a spare made as root ran it */
-		if (fl_embryo_reserve(0, 0) < 0 || have_children())
-			_exit(16); /* the reserve had ended: nothing left */
+		if (fl_embryo_reserve(0, 0) < 0 || fl_server_release(0) < 0 || have_children())
+			_exit(16); /* the old server had ended: nothing left */
 		_exit(0);
 	}
 	int st = fl_test_wait(c);
@@ -1088,23 +1100,21 @@ static void *make_reserve(void *p)
 	return (void *)(intptr_t)fl_embryo_reserve(2, 0);
 }
 
-/* The reserve ends with the thread that made it (its spares die with it,
- * as every embryo does); embryos then come the ordinary way. */
-TEST(reserve_ends_with_its_thread)
+/* The reserve is the process's: it outlives the thread that made it. */
+TEST(reserve_outlives_its_thread)
 {
-	need_reserve_stubs();
 	need_embryos();
 	pthread_t t;
 	void *r;
 	ASSERT_EQ(pthread_create(&t, NULL, make_reserve, NULL), 0);
 	ASSERT_EQ(pthread_join(t, &r), 0);
-	if ((intptr_t)r == -ENOSYS && fl_test_valgrind())
-		SKIP("valgrind aborts on an embryo's clone flags: refused with ENOSYS");
 	ASSERT_EQ((intptr_t)r, 0);
-	sleep_ms(200); /* the death signals reach nursery and spares */
+	sleep_ms(100);
+	ASSERT_EQ(count_children(), 3); /* server and spares live on */
 	run_true_async(emb_open());
-	ASSERT_EQ(have_children(), 0); /* the dead reserve was reaped */
 	ASSERT_EQ(fl_embryo_reserve(0, 0), 0);
+	ASSERT_EQ(fl_server_release(0), 0);
+	ASSERT_EQ(have_children(), 0);
 }
 
 /* A fork child has no reserve: the spares are its parent's children. */
@@ -1124,8 +1134,8 @@ TEST(reserve_not_used_by_a_fork_child)
 		int pid = fl_pidfd_spawn_run(fd, &a, sizeof(a)), st;
 		if (pid <= 0 || fl_pidfd_wait(fd, &st, 0) != pid || st != 0)
 			_exit(11);
-		if (fl_embryo_reserve(0, 0) != 0 || have_children())
-			_exit(12); /* the parent's nursery and spares are not ours */
+		if (fl_embryo_reserve(0, 0) != 0 || fl_server_release(0) != 0 || have_children())
+			_exit(12); /* the parent's server and spares are not ours */
 		_exit(0);
 	}
 	int st = fl_test_wait(c);
@@ -1133,6 +1143,7 @@ TEST(reserve_not_used_by_a_fork_child)
 	ASSERT_EQ(WEXITSTATUS(st), 0);
 	run_true_async(emb_open()); /* ours still work */
 	ASSERT_EQ(fl_embryo_reserve(0, 0), 0);
+	ASSERT_EQ(fl_server_release(0), 0);
 	ASSERT_EQ(have_children(), 0);
 }
 
@@ -1148,6 +1159,7 @@ TEST(reserve_works_with_clone3_refused)
 	for (int i = 0; i < 10; i++)
 		run_true_async(emb_open());
 	ASSERT_EQ(fl_embryo_reserve(0, 0), 0);
+	ASSERT_EQ(fl_server_release(0), 0);
 	ASSERT_EQ(have_children(), 0);
 }
 

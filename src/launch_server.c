@@ -1,0 +1,1042 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * launch_server.c - the server launcher: spawns and embryos through
+ * forkless-server (server.c), a pristine helper process per NUMA node.
+ *
+ * A server is started on first use with the vfork launcher and exec'd, so
+ * it holds nothing of the caller but what a child of it would inherit at
+ * that moment; each request then carries what a child would inherit from
+ * the caller now (cwd, umask, ignored signals, nice value, rlimits,
+ * affinity) and the caller fds the spec names (all non-CLOEXEC ones when
+ * fds are inherited).  Its children are the caller's (CLONE_PARENT).
+ *
+ * Safety, per the embedding rules:
+ *  - credentials: each request first compares the caller's ids, groups,
+ *    capabilities, no_new_privs and seccomp mode with those the server was
+ *    started with; on a change the old server is let go (its embryos die
+ *    with it) and a new one started.  The server itself checks the
+ *    kernel's SCM_CREDENTIALS on every message and ends at the first one
+ *    that is not its parent's with its own ids.  A watcher thread, owned
+ *    here, sleeps in poll(), which glibc's set*id broadcast interrupts, so
+ *    a privilege drop ends the old servers at once, without a library call;
+ *  - lifetime: the caller's end is O_CLOEXEC and no fork child keeps it
+ *    (atfork), so exit and exec close it and the server sees EOF;
+ *  - death: the watcher polls each server's pidfd and reaps a dead server
+ *    and its spares by pidfd; a request in flight gets -ECONNRESET once,
+ *    the next one starts a new server;
+ *  - fork: the child lets the parent's servers be (closes its copies); its
+ *    own start on first use.
+ */
+#define _GNU_SOURCE
+#include <dirent.h>
+#include <dlfcn.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <linux/capability.h>
+#include <poll.h>
+#include <pthread.h>
+#include <sched.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/prctl.h>
+#include <sys/resource.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/uio.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "handle.h"
+#include "internal.h"
+#include "sys.h"
+#include "wire.h"
+
+#ifndef FL_SERVER_PATH
+#define FL_SERVER_PATH "/usr/local/libexec/forkless/forkless-server"
+#endif
+
+#define NSERVERS 65 /* the default one, and one per NUMA node 0..63 */
+#define GROUPS_MAX 256
+
+struct creds {
+	uid_t uid[3];
+	gid_t gid[3];
+	int ngroups; /* -1: more than GROUPS_MAX (then compared by count and prefix) */
+	gid_t groups[GROUPS_MAX];
+	uint32_t cap[6];
+	int nnp, seccomp;
+};
+
+struct spare {
+	pid_t pid;
+	int pidfd;
+	int epoch; /* of the reserve it belongs to */
+};
+
+struct srv {
+	int sock;       /* -1: none */
+	int pidfd;
+	pid_t pid;
+	unsigned int gen; /* which start this is: embryos remember theirs */
+	struct creds cr;
+	unsigned int reserve;
+	int epoch;      /* the reserve's: spares of an older one were ended */
+	struct spare *spares;
+	size_t nspares, cap;
+};
+
+static pthread_mutex_t srv_lock = PTHREAD_MUTEX_INITIALIZER;
+static struct srv servers[NSERVERS];
+static pid_t srv_owner;  /* the process whose servers these are */
+static unsigned int gen_next = 1;
+static int watch_wake[2] = { -1, -1 };
+static int watching;
+static pthread_cond_t watch_gone = PTHREAD_COND_INITIALIZER;
+
+/* ---- credentials ------------------------------------------------------- */
+
+static void creds_get(struct creds *c)
+{
+	struct __user_cap_header_struct h = { _LINUX_CAPABILITY_VERSION_3, 0 };
+	struct __user_cap_data_struct d[2];
+	gid_t more[GROUPS_MAX];
+
+	memset(c, 0, sizeof(*c));
+	getresuid(&c->uid[0], &c->uid[1], &c->uid[2]);
+	getresgid(&c->gid[0], &c->gid[1], &c->gid[2]);
+	c->ngroups = getgroups(GROUPS_MAX, more);
+	if (c->ngroups >= 0)
+		memcpy(c->groups, more, (size_t)c->ngroups * sizeof(gid_t));
+	else
+		c->ngroups = -(int)getgroups(0, NULL) - 1; /* too many: count only */
+	memset(d, 0, sizeof(d));
+	if (fl__sys2(__NR_capget, &h, d) == 0)
+		for (int i = 0; i < 2; i++) {
+			c->cap[3 * i] = d[i].effective;
+			c->cap[3 * i + 1] = d[i].permitted;
+			c->cap[3 * i + 2] = d[i].inheritable;
+		}
+	c->nnp = prctl(PR_GET_NO_NEW_PRIVS, 0, 0, 0, 0);
+	c->seccomp = prctl(PR_GET_SECCOMP, 0, 0, 0, 0);
+}
+
+static bool creds_equal(const struct creds *a, const struct creds *b)
+{
+	return !memcmp(a, b, sizeof(*a));
+}
+
+/* ---- starting and ending servers (srv_lock held) ----------------------- */
+
+/* The server program: $FORKLESS_SERVER (not for set-id programs), beside
+ * the library (a build tree, or a private install), or the installed one. */
+static const char *server_path(char *buf, size_t size)
+{
+	const char *env = secure_getenv("FORKLESS_SERVER");
+	Dl_info info;
+
+	if (env && *env)
+		return env;
+	if (dladdr((void *)server_path, &info) && info.dli_fname && strchr(info.dli_fname, '/')) {
+		const char *slash = strrchr(info.dli_fname, '/');
+		int n = snprintf(buf, size, "%.*s/forkless-server", (int)(slash - info.dli_fname),
+				 info.dli_fname);
+		if (n > 0 && (size_t)n < size && access(buf, X_OK) == 0)
+			return buf;
+	}
+	return FL_SERVER_PATH;
+}
+
+static void reap_fd(int pidfd)
+{
+	siginfo_t si;
+
+	while (waitid((idtype_t)P_PIDFD, (id_t)pidfd, &si, WEXITED | __WALL) < 0 && errno == EINTR)
+		;
+	close(pidfd);
+}
+
+static void spare_add(struct srv *v, pid_t pid, int pidfd, int epoch)
+{
+	if (epoch < v->epoch) { /* ended by the server already */
+		fl__sys4(__NR_pidfd_send_signal, pidfd, SIGKILL, NULL, 0);
+		reap_fd(pidfd);
+		return;
+	}
+	if (v->nspares == v->cap) {
+		size_t c = v->cap ? 2 * v->cap : 8;
+		struct spare *p = realloc(v->spares, c * sizeof(*p));
+		if (!p) { /* it cannot be handed out; end it */
+			fl__sys4(__NR_pidfd_send_signal, pidfd, SIGKILL, NULL, 0);
+			reap_fd(pidfd);
+			return;
+		}
+		v->spares = p;
+		v->cap = c;
+	}
+	v->spares[v->nspares++] = (struct spare){ pid, pidfd, epoch };
+}
+
+/* Read the server's notices of new spares (their pidfds). */
+static void drain(struct srv *v)
+{
+	for (;;) {
+		struct fl__wrep w;
+		union {
+			char b[CMSG_SPACE(sizeof(int))];
+			struct cmsghdr align;
+		} u;
+		struct iovec iov = { &w, sizeof(w) };
+		struct msghdr h = { .msg_iov = &iov, .msg_iovlen = 1, .msg_control = u.b,
+				    .msg_controllen = sizeof(u.b) };
+		ssize_t n = recvmsg(v->sock, &h, MSG_DONTWAIT | MSG_CMSG_CLOEXEC);
+		if (n <= 0)
+			return;
+		struct cmsghdr *c = CMSG_FIRSTHDR(&h);
+		int fd = -1;
+		if (c && c->cmsg_level == SOL_SOCKET && c->cmsg_type == SCM_RIGHTS)
+			memcpy(&fd, CMSG_DATA(c), sizeof(int));
+		if (fd >= 0 && (size_t)n == sizeof(w) && w.has_pidfd)
+			spare_add(v, w.pid, fd, w.result);
+		else if (fd >= 0)
+			close(fd);
+	}
+}
+
+/*
+ * Let server v go: EOF makes it end its embryos and exit; then it and its
+ * spares are reaped through their pidfds.  The caller's handles of
+ * embryos it made are reaped when they are closed.
+ */
+static void srv_stop(struct srv *v)
+{
+	if (v->sock < 0)
+		return;
+	drain(v);
+	close(v->sock);
+	v->sock = -1;
+	/* EOF ends it; a stopped one too (it may be refused after a drop:
+	 * then EOF does it) */
+	fl__sys4(__NR_pidfd_send_signal, v->pidfd, SIGKILL, NULL, 0);
+	reap_fd(v->pidfd);
+	v->pidfd = -1;
+	for (size_t i = 0; i < v->nspares; i++) {
+		fl__sys4(__NR_pidfd_send_signal, v->spares[i].pidfd, SIGKILL, NULL, 0);
+		reap_fd(v->spares[i].pidfd);
+	}
+	free(v->spares);
+	v->spares = NULL;
+	v->nspares = v->cap = 0;
+	if (watching)
+		(void)!write(watch_wake[1], "", 1);
+}
+
+static void *watch(void *arg);
+
+/* The watcher thread, started with the first server. */
+static void watch_start(void)
+{
+	sigset_t all, old;
+	pthread_t t;
+	pthread_attr_t a;
+
+	if (watching)
+		return;
+	if (watch_wake[0] < 0 && pipe2(watch_wake, O_CLOEXEC | O_NONBLOCK) < 0)
+		return;
+	sigfillset(&all);
+	pthread_sigmask(SIG_BLOCK, &all, &old); /* glibc leaves its set*id signal open */
+	pthread_attr_init(&a);
+	pthread_attr_setdetachstate(&a, PTHREAD_CREATE_DETACHED);
+	pthread_attr_setstacksize(&a, 64 * 1024);
+	if (pthread_create(&t, &a, watch, NULL) == 0)
+		watching = 1;
+	pthread_attr_destroy(&a);
+	pthread_sigmask(SIG_SETMASK, &old, NULL);
+}
+
+static int srv_start(struct srv *v, int node)
+{
+	char path[PATH_MAX], nodebuf[16];
+	char *argv[] = { "forkless-server", NULL }, *envp[] = { NULL };
+	struct fl_action acts[] = {
+		{ .type = FL_ACTION_DUP2, .fd = -1, .newfd = 3 },
+		{ .type = FL_ACTION_CLOSE, .flags = FL_ACTION_CLOSE_IF_OPEN, .fd = 0 },
+		{ .type = FL_ACTION_CLOSE, .flags = FL_ACTION_CLOSE_IF_OPEN, .fd = 1 },
+		{ .type = FL_ACTION_CLOSE, .flags = FL_ACTION_CLOSE_IF_OPEN, .fd = 2 },
+	};
+	struct fl_spawn_args a = { .argv = argv, .envp = envp, .actions = acts, .nactions = 4,
+				   .flags = FL_SPAWN_NO_SEARCH };
+	struct fl__config c;
+	struct fl_error e;
+	int sv[2], pidfd = -1, r;
+
+	int one = 1;
+	if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) < 0)
+		return -errno;
+	/* before any request is sent: the kernel adds the sender's
+	 * credentials to what it queues for a receiver that asks */
+	if (setsockopt(sv[1], SOL_SOCKET, SO_PASSCRED, &one, sizeof(one)) < 0) {
+		r = -errno;
+		close(sv[0]);
+		close(sv[1]);
+		return r;
+	}
+	acts[0].fd = sv[1];
+	fl__config_init(&c);
+	c.launcher = FL__LAUNCHER_VFORK; /* never itself */
+	a.path = server_path(path, sizeof(path));
+	/* a pristine process: default signals, no mask, on "/" (pins no mount) */
+	r = fl__config_apply(&c, FL_CONFIG_SET_STRING, "sigdefault", "all", 0);
+	if (r == 0)
+		r = fl__config_apply(&c, FL_CONFIG_SET_STRING, "cwd", "/", 0);
+	if (r == 0 && node >= 0) {
+		snprintf(nodebuf, sizeof(nodebuf), "%d", node);
+		/* its CPUs and memory: what it maps, and its children's page
+		 * tables, come from that node */
+		r = fl__config_apply(&c, FL_CONFIG_SET_STRING, "numa_node", nodebuf, 0);
+		if (r == 0) {
+			char pol[32];
+			snprintf(pol, sizeof(pol), "bind:%d", node);
+			r = fl__config_apply(&c, FL_CONFIG_SET_STRING, "mempolicy", pol, 0);
+		}
+	}
+	if (r == 0)
+		r = fl__run(&c, &a, &pidfd, &e);
+	fl__config_free(&c);
+	close(sv[1]);
+	if (r < 0) {
+		close(sv[0]);
+		return r;
+	}
+	v->sock = sv[0];
+	v->pidfd = pidfd;
+	v->pid = r;
+	v->gen = gen_next++;
+	v->reserve = 0;
+	v->epoch = 0;
+	creds_get(&v->cr);
+	watch_start();
+	if (watching)
+		(void)!write(watch_wake[1], "", 1);
+	return 0;
+}
+
+/* Forget what a fork's parent had: its servers are not ours. */
+static void adopt(void)
+{
+	pid_t me = getpid();
+
+	if (srv_owner == me)
+		return;
+	if (srv_owner != 0) {
+		for (int i = 0; i < NSERVERS; i++) {
+			struct srv *v = &servers[i];
+			if (v->sock >= 0) {
+				close(v->sock);
+				close(v->pidfd);
+			}
+			for (size_t k = 0; k < v->nspares; k++)
+				close(v->spares[k].pidfd);
+			free(v->spares);
+		}
+	}
+	memset(servers, 0, sizeof(servers));
+	for (int i = 0; i < NSERVERS; i++)
+		servers[i].sock = servers[i].pidfd = -1;
+	srv_owner = me;
+}
+
+/* The server for node (-1: the default one), started or restarted as
+ * needed (srv_lock held).  0 or -errno. */
+static int srv_get(int node, struct srv **ret)
+{
+	struct srv *v;
+	struct creds now;
+
+	if (node < -1 || node >= NSERVERS - 1)
+		return -EINVAL;
+	adopt();
+	v = &servers[node + 1];
+	if (v->sock >= 0) {
+		creds_get(&now);
+		if (!creds_equal(&now, &v->cr))
+			srv_stop(v); /* never again for these credentials */
+	}
+	if (v->sock < 0) {
+		int r = srv_start(v, node);
+		if (r < 0)
+			return r;
+	}
+	*ret = v;
+	return 0;
+}
+
+/* ---- requests ---------------------------------------------------------- */
+
+static int send_fds(int sock, const void *h, size_t hlen, const void *p, size_t plen,
+		    const int *fds, size_t n)
+{
+	union {
+		char b[CMSG_SPACE(sizeof(int) * (FL__WIRE_FDS_MAX + 1))];
+		struct cmsghdr align;
+	} u;
+	struct iovec iov[2] = { { (void *)h, hlen }, { (void *)p, plen } };
+	struct msghdr m = { .msg_iov = iov, .msg_iovlen = plen ? 2 : 1 };
+
+	if (n) {
+		m.msg_control = u.b;
+		m.msg_controllen = CMSG_SPACE(sizeof(int) * n);
+		struct cmsghdr *c = CMSG_FIRSTHDR(&m);
+		c->cmsg_level = SOL_SOCKET;
+		c->cmsg_type = SCM_RIGHTS;
+		c->cmsg_len = CMSG_LEN(sizeof(int) * n);
+		memcpy(CMSG_DATA(c), fds, sizeof(int) * n);
+	}
+	while (sendmsg(sock, &m, MSG_NOSIGNAL) < 0)
+		if (errno != EINTR)
+			return -errno;
+	return 0;
+}
+
+/*
+ * Send request h (payload p, fds) to server v with a fresh reply socket;
+ * our end in *ret_reply.  srv_lock held (the messages of one request stay
+ * together).  -EPIPE/-ECONNRESET/-ECONNREFUSED: the server is gone.
+ */
+static int send_request(struct srv *v, struct fl__wreq *h, const void *p, size_t len,
+			const int *fds, size_t nfds, int *ret_reply)
+{
+	int rs[2], memfd = -1, r;
+	int first[FL__WIRE_FDS_MAX + 1];
+	size_t k = 0, i = 0;
+
+	if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, rs) < 0)
+		return -errno;
+	h->magic = FL__WIRE_MAGIC;
+	h->spec_size = sizeof(struct fl__spec);
+	h->len = (uint32_t)len;
+	h->nfds = (uint32_t)nfds;
+	first[k++] = rs[1];
+	if (len > FL__WIRE_INLINE_MAX) {
+		/* too big for one message: the payload goes in a memfd */
+		memfd = memfd_create("forkless-request", MFD_CLOEXEC);
+		if (memfd < 0 || write(memfd, p, len) != (ssize_t)len) {
+			r = memfd < 0 ? -errno : -EIO;
+			goto out;
+		}
+		h->flags |= FL__W_PAYLOAD_FD;
+		h->nfds++;
+		first[k++] = memfd;
+		p = NULL;
+		len = 0;
+	}
+	while (k < FL__WIRE_FDS_MAX + 1 && i < nfds)
+		first[k++] = fds[i++];
+	r = send_fds(v->sock, h, sizeof(*h), p, len, first, k);
+	while (r == 0 && i < nfds) {
+		struct fl__wreq more = { .magic = FL__WIRE_MAGIC, .type = FL__W_MORE };
+		size_t m = nfds - i < FL__WIRE_FDS_MAX ? nfds - i : FL__WIRE_FDS_MAX;
+		r = send_fds(v->sock, &more, sizeof(more), NULL, 0, fds + i, m);
+		i += m;
+	}
+out:
+	if (memfd >= 0)
+		close(memfd);
+	close(rs[1]);
+	if (r < 0)
+		close(rs[0]);
+	else
+		*ret_reply = rs[0];
+	return r;
+}
+
+/* The answer on reply socket rs (closed here unless nonblocking finds
+ * none: -EAGAIN); the fds it carries in fds[0..1] (-1 if none). */
+static int recv_reply2(int rs, struct fl__wrep *w, int fds[2], int nonblock)
+{
+	union {
+		char b[CMSG_SPACE(sizeof(int) * 4)];
+		struct cmsghdr align;
+	} u;
+	struct iovec iov = { w, sizeof(*w) };
+	struct msghdr h = { .msg_iov = &iov, .msg_iovlen = 1, .msg_control = u.b,
+			    .msg_controllen = sizeof(u.b) };
+	int got[4] = { -1, -1, -1, -1 };
+	size_t ngot = 0;
+	ssize_t n;
+
+	fds[0] = fds[1] = -1;
+	while ((n = recvmsg(rs, &h, MSG_CMSG_CLOEXEC | (nonblock ? MSG_DONTWAIT : 0))) < 0 &&
+	       errno == EINTR)
+		;
+	if (n < 0 && errno == EAGAIN)
+		return -EAGAIN;
+	close(rs);
+	struct cmsghdr *c = n > 0 ? CMSG_FIRSTHDR(&h) : NULL;
+	if (c && c->cmsg_level == SOL_SOCKET && c->cmsg_type == SCM_RIGHTS) {
+		ngot = (c->cmsg_len - CMSG_LEN(0)) / sizeof(int);
+		if (ngot > 4)
+			ngot = 4;
+		memcpy(got, CMSG_DATA(c), ngot * sizeof(int));
+	}
+	if (n != sizeof(*w) || !w->has_pidfd || ngot > 2) {
+		for (size_t i = 0; i < ngot; i++)
+			close(got[i]);
+		return n != sizeof(*w) ? -ECONNRESET : 0; /* ECONNRESET: it died with the request */
+	}
+	fds[0] = got[0];
+	fds[1] = got[1];
+	return 0;
+}
+
+static int recv_reply(int rs, struct fl__wrep *w, int *ret_fd, int nonblock)
+{
+	int fds[2], r = recv_reply2(rs, w, fds, nonblock);
+
+	if (fds[1] >= 0)
+		close(fds[1]);
+	if (ret_fd)
+		*ret_fd = fds[0];
+	else if (fds[0] >= 0)
+		close(fds[0]);
+	return r;
+}
+
+/*
+ * One request to the server for node, restarting a dead server once: a
+ * request that never arrived is safe to send again.  Embryo requests name
+ * a server generation (gen != 0): that one or none.  Returns the reply
+ * socket in *ret_reply, 0 or -errno.
+ */
+static int request(int node, unsigned int gen, struct fl__wreq *h, const void *p, size_t len,
+		   const int *fds, size_t nfds, int *ret_reply, unsigned int *ret_gen)
+{
+	struct srv *v;
+	int cs, r;
+
+	pthread_setcancelstate(PTHREAD_CANCEL_DISABLE, &cs);
+	pthread_mutex_lock(&srv_lock);
+	for (int tries = 0;; tries++) {
+		if ((r = srv_get(node, &v)) < 0)
+			break;
+		if (gen && v->gen != gen) {
+			r = -EPERM; /* its server is gone: credentials changed, or it died */
+			break;
+		}
+		h->flags = 0;
+		r = send_request(v, h, p, len, fds, nfds, ret_reply);
+		if ((r == -EPIPE || r == -ECONNRESET || r == -ECONNREFUSED) && tries == 0 && !gen) {
+			srv_stop(v);
+			continue;
+		}
+		if (r == -EPIPE || r == -ECONNRESET || r == -ECONNREFUSED)
+			srv_stop(v);
+		if (ret_gen)
+			*ret_gen = v->gen;
+		break;
+	}
+	pthread_mutex_unlock(&srv_lock);
+	pthread_setcancelstate(cs, NULL);
+	return r;
+}
+
+/* ---- what a child of the caller would inherit now ---------------------- */
+
+/* The caller's umask and ignored signals, from /proc (no getter exists). */
+static void read_status(unsigned int *umask_, uint64_t *sigign)
+{
+	char buf[4096];
+	int fd = open("/proc/thread-self/status", O_RDONLY | O_CLOEXEC);
+	ssize_t n = fd >= 0 ? read(fd, buf, sizeof(buf) - 1) : -1;
+
+	if (fd >= 0)
+		close(fd);
+	*sigign = 0;
+	if (n <= 0) { /* no /proc: the umask the only other way there is */
+		mode_t m = umask(077);
+		umask(m);
+		*umask_ = m;
+		return;
+	}
+	buf[n] = 0;
+	char *p = strstr(buf, "Umask:");
+	*umask_ = p ? (unsigned int)strtoul(p + 6, NULL, 8) : 022;
+	if ((p = strstr(buf, "SigIgn:")))
+		*sigign = strtoull(p + 7, NULL, 16);
+}
+
+static int add_fd(struct fl__wfd **map, int **fds, size_t *n, size_t *cap, int fd)
+{
+	int fl;
+
+	if (fd < 0)
+		return 0;
+	for (size_t i = 0; i < *n; i++)
+		if ((*map)[i].fd == fd)
+			return 0;
+	if ((fl = fcntl(fd, F_GETFD)) < 0)
+		return 0; /* not open: the child will not have it either */
+	if (*n == *cap) {
+		size_t c = *cap ? 2 * *cap : 16;
+		struct fl__wfd *m = realloc(*map, c * sizeof(*m));
+		if (m)
+			*map = m;
+		int *f = m ? realloc(*fds, c * sizeof(*f)) : NULL;
+		if (!m || !f)
+			return -ENOMEM;
+		*fds = f;
+		*cap = c;
+	}
+	(*map)[*n] = (struct fl__wfd){ fd, !!(fl & FD_CLOEXEC) };
+	(*fds)[*n] = fd;
+	(*n)++;
+	return 0;
+}
+
+/* Every fd of ours without FD_CLOEXEC (what an inheriting child keeps). */
+static int add_inherited(struct fl__wfd **map, int **fds, size_t *n, size_t *cap)
+{
+	DIR *d = opendir("/proc/self/fd");
+	struct dirent *de;
+	int r = 0;
+
+	if (!d)
+		return -errno;
+	while (r == 0 && (de = readdir(d))) {
+		if (de->d_name[0] < '0' || de->d_name[0] > '9')
+			continue;
+		int fd = atoi(de->d_name);
+		if (fd == dirfd(d))
+			continue;
+		int fl = fcntl(fd, F_GETFD);
+		if (fl >= 0 && !(fl & FD_CLOEXEC))
+			r = add_fd(map, fds, n, cap, fd);
+	}
+	closedir(d);
+	return r;
+}
+
+struct req {
+	struct fl__spec s;
+	struct fl__wfd *map;
+	int *fds;
+	size_t nfds, cap;
+	int cwd;    /* our O_PATH fd of the cwd, sent along */
+	void *buf;
+	size_t len;
+};
+
+static void req_free(struct req *q)
+{
+	if (q->cwd >= 0)
+		close(q->cwd);
+	free(q->map);
+	free(q->fds);
+	free(q->buf);
+}
+
+/* Spec s as a request: the caller's inheritable state added, its fds
+ * collected, packed. */
+static int req_make(struct req *q, const struct fl__spec *s, uint32_t eager)
+{
+	int r = 0;
+
+	memset(q, 0, sizeof(*q));
+	q->cwd = -1;
+	q->s = *s;
+	struct fl__spec *t = &q->s;
+	if (!(t->set & FL__SET_CWD) && !(eager & FL__SET_CWD)) {
+		if ((q->cwd = open(".", O_PATH | O_DIRECTORY | O_CLOEXEC)) < 0)
+			return -errno;
+		t->set |= FL__SET_CWD;
+		t->cwd_fd = q->cwd;
+		t->cwd = NULL;
+	}
+	if (!(t->set & FL__SET_UMASK))
+		read_status(&t->umask, &t->sigignore);
+	else {
+		unsigned int um;
+		read_status(&um, &t->sigignore);
+	}
+	t->set |= FL__SET_UMASK;
+	errno = 0;
+	int nice = getpriority(PRIO_PROCESS, 0);
+	if (errno == 0) {
+		t->nice = nice;
+		t->set |= FL__SET_NICE;
+	}
+	for (int i = 0; i < FL__RLIM_MAX; i++) {
+		if (t->rlimit_set & (1u << i))
+			continue;
+		if (fl__sys4(__NR_prlimit64, 0, i, NULL, &t->rlimits[i]) == 0)
+			t->rlimit_set |= 1u << i;
+	}
+	cpu_set_t *mine = NULL;
+	if (!(t->set & FL__SET_AFFINITY) && !(eager & FL__SET_AFFINITY)) {
+		mine = malloc(sizeof(*mine));
+		if (mine && sched_getaffinity(0, sizeof(*mine), mine) == 0) {
+			t->affinity = mine;
+			t->affinity_size = sizeof(*mine);
+			t->set |= FL__SET_AFFINITY;
+		}
+	}
+	t->mode &= FL__MODE_INHERIT_FDS | FL__MODE_EXECFD_INHERIT;
+	t->nfar = 0;
+	t->far_moved = 0;
+	/* the fds: stdio, what the spec reads, all inheritable ones if asked */
+	for (int fd = 0; fd < 3 && r == 0; fd++)
+		r = add_fd(&q->map, &q->fds, &q->nfds, &q->cap, fd);
+	int own[] = { t->execfd, t->cwd_fd, t->ctty_fd, t->cgroup_fd };
+	for (size_t i = 0; i < 4 && r == 0; i++)
+		r = add_fd(&q->map, &q->fds, &q->nfds, &q->cap, own[i]);
+	for (size_t i = 0; i < t->nactions && r == 0; i++) {
+		const struct fl_action *a = &t->actions[i];
+		if (a->type == FL_ACTION_CLOSE_RANGE || a->type == FL_ACTION_CHDIR ||
+		    (a->type == FL_ACTION_OPEN && a->fd == AT_FDCWD))
+			continue;
+		r = add_fd(&q->map, &q->fds, &q->nfds, &q->cap, a->fd);
+	}
+	if (r == 0 && (t->mode & FL__MODE_INHERIT_FDS))
+		r = add_inherited(&q->map, &q->fds, &q->nfds, &q->cap);
+	if (r == 0) {
+		q->len = fl__wire_pack(NULL, t, q->map, q->nfds);
+		if (!(q->buf = malloc(q->len)))
+			r = -ENOMEM;
+		else
+			fl__wire_pack(q->buf, t, q->map, q->nfds);
+	}
+	free(mine);
+	t->affinity = NULL;
+	return r;
+}
+
+static int fail_at(struct fl_error *e, int err, int stage)
+{
+	e->err = err;
+	e->stage = stage;
+	e->index = -1;
+	return -err;
+}
+
+/* A spawn through the server for node: the launcher of launcher=server. */
+int fl__server_spawn(struct fl__spec *s, int node, int *ret_pidfd, struct fl_error *e)
+{
+	struct fl__wreq h = { .type = FL__W_SPAWN };
+	struct fl__wrep w;
+	struct req q;
+	int rs, pidfd, r;
+
+	if ((r = req_make(&q, s, 0)) < 0) {
+		req_free(&q);
+		return fail_at(e, -r, FL_STAGE_CONFIG);
+	}
+	r = request(node, 0, &h, q.buf, q.len, q.fds, q.nfds, &rs, NULL);
+	req_free(&q);
+	if (r < 0)
+		return fail_at(e, -r, FL_STAGE_CLONE);
+	if ((r = recv_reply(rs, &w, &pidfd, 0)) < 0 || (r = w.result) < 0)
+		return fail_at(e, -r, FL_STAGE_CLONE);
+	if (w.pid <= 0) /* the clone failed */
+		return fail_at(e, w.rep.err ? w.rep.err : EAGAIN, FL_STAGE_CLONE);
+	return fl__outcome_reap(&w.rep, w.pid, pidfd, ret_pidfd, pidfd, e);
+}
+
+/* ---- embryos ----------------------------------------------------------- */
+
+/*
+ * A new embryo: its server's generation, pid, the handle (a pidfd) and the
+ * library's own pidfd of it, a separate open file (so that closing the
+ * handle is all it takes for an epoll set to forget it).  A spare's own
+ * pidfd came with the server's notice; its handle is opened here, and is
+ * exact: the spare is alive after the open, so the pid was still its own.
+ */
+int fl__server_emb_open(int node, unsigned int *ret_gen, pid_t *ret_pid, int *ret_fd,
+			int *ret_own)
+{
+	struct fl__wreq h = { .type = FL__W_EMB_OPEN };
+	struct fl__wrep w;
+	int rs, fds[2], r;
+
+	if ((r = request(node, 0, &h, NULL, 0, NULL, 0, &rs, ret_gen)) < 0)
+		return r;
+	if ((r = recv_reply2(rs, &w, fds, 0)) < 0)
+		return r;
+	if (w.result < 0)
+		return w.result;
+	if (fds[0] >= 0 && fds[1] >= 0) {
+		*ret_pid = w.pid;
+		*ret_fd = fds[0];
+		*ret_own = fds[1];
+		return 0;
+	}
+	if (fds[0] >= 0) { /* no second pidfd could be had */
+		fl__sys4(__NR_pidfd_send_signal, fds[0], SIGKILL, NULL, 0);
+		reap_fd(fds[0]);
+		return -EMFILE;
+	}
+	/* a spare */
+	int own = -1, cs;
+	pthread_setcancelstate(PTHREAD_CANCEL_DISABLE, &cs);
+	pthread_mutex_lock(&srv_lock);
+	struct srv *v = &servers[node + 1];
+	if (v->sock >= 0 && v->gen == *ret_gen) {
+		drain(v);
+		for (size_t i = 0; i < v->nspares; i++)
+			if (v->spares[i].pid == w.pid) {
+				own = v->spares[i].pidfd;
+				v->spares[i] = v->spares[--v->nspares];
+				break;
+			}
+	}
+	pthread_mutex_unlock(&srv_lock);
+	pthread_setcancelstate(cs, NULL);
+	if (own < 0)
+		return -ESRCH;
+	int fd = (int)fl__sys2(__NR_pidfd_open, w.pid, 0);
+	siginfo_t si = { 0 };
+	if (fd >= 0 && (waitid((idtype_t)P_PIDFD, (id_t)own, &si, WEXITED | WNOHANG | WNOWAIT) < 0 ||
+			si.si_pid != 0)) {
+		close(fd); /* it died meanwhile: the pid may be another's */
+		fd = -ESRCH;
+	}
+	if (fd < 0) {
+		fl__sys4(__NR_pidfd_send_signal, own, SIGKILL, NULL, 0);
+		reap_fd(own);
+		return fd;
+	}
+	*ret_pid = w.pid;
+	*ret_fd = fd;
+	*ret_own = own;
+	return 0;
+}
+
+int fl__server_emb_op(int node, unsigned int gen, pid_t pid, int op, const void *p, size_t len,
+		      long arg, long arg2, int fd)
+{
+	struct fl__wreq h = { .type = FL__W_EMB_OP, .pid = pid, .op = op, .arg = arg, .arg2 = arg2 };
+	struct fl__wrep w;
+	int rs, r;
+
+	r = request(node, gen, &h, p, len, fd >= 0 ? &fd : NULL, fd >= 0, &rs, NULL);
+	if (r == 0 && (r = recv_reply(rs, &w, NULL, 0)) == 0)
+		r = w.result;
+	return r;
+}
+
+/* Start embryo pid's run of spec s; the reply socket in *ret_reply. */
+int fl__server_emb_run(int node, unsigned int gen, pid_t pid, const struct fl__spec *s,
+		       uint32_t eager, int *ret_reply)
+{
+	struct fl__wreq h = { .type = FL__W_EMB_RUN, .pid = pid };
+	struct req q;
+	int r;
+
+	if ((r = req_make(&q, s, eager)) == 0)
+		r = request(node, gen, &h, q.buf, q.len, q.fds, q.nfds, ret_reply, NULL);
+	req_free(&q);
+	return r;
+}
+
+/* The outcome of a run started with fl__server_emb_run: 1 with *rep, 0 not
+ * yet (nonblock), or -errno of the request. */
+int fl__server_emb_result(int rs, int nonblock, struct fl__report *rep)
+{
+	struct fl__wrep w;
+	int r = recv_reply(rs, &w, NULL, nonblock);
+
+	if (r == -EAGAIN)
+		return 0;
+	if (r < 0)
+		return r;
+	if (w.result < 0)
+		return w.result;
+	*rep = w.rep;
+	return 1;
+}
+
+int fl__server_reserve(int node, unsigned int n)
+{
+	struct fl__wreq h = { .type = FL__W_RESERVE, .op = (int32_t)n };
+	struct fl__wrep w = { 0 };
+	int rs, r;
+
+	unsigned int gen = 0;
+	r = request(node, 0, &h, NULL, 0, NULL, 0, &rs, &gen);
+	if (r == 0 && (r = recv_reply(rs, &w, NULL, 0)) == 0)
+		r = w.result;
+	int cs;
+	pthread_setcancelstate(PTHREAD_CANCEL_DISABLE, &cs);
+	pthread_mutex_lock(&srv_lock);
+	struct srv *v = &servers[node + 1];
+	if (srv_owner == getpid() && v->sock >= 0 && v->gen == gen && w.pid > v->epoch) {
+		/* the server ended every spare of the reserve before: reap them */
+		v->reserve = n;
+		v->epoch = w.pid;
+		drain(v);
+		size_t k = 0;
+		for (size_t i = 0; i < v->nspares; i++) {
+			if (v->spares[i].epoch < v->epoch) {
+				reap_fd(v->spares[i].pidfd);
+				continue;
+			}
+			v->spares[k++] = v->spares[i];
+		}
+		v->nspares = k;
+	}
+	pthread_mutex_unlock(&srv_lock);
+	pthread_setcancelstate(cs, NULL);
+	return r;
+}
+
+static pthread_once_t default_once = PTHREAD_ONCE_INIT;
+static bool default_server;
+
+static void default_init(void)
+{
+	const char *v = secure_getenv("FORKLESS_LAUNCHER");
+	default_server = v && !strcmp(v, "server");
+}
+
+bool fl__server_default(void)
+{
+	pthread_once(&default_once, default_init);
+	return default_server;
+}
+
+static int embryo_reserve(unsigned int n, unsigned int flags)
+{
+	if (flags || n > FL_EMBRYO_RESERVE_MAX)
+		return -EINVAL;
+	if (n == 0) { /* no server started for it */
+		int cs, r = 0;
+		pthread_setcancelstate(PTHREAD_CANCEL_DISABLE, &cs);
+		pthread_mutex_lock(&srv_lock);
+		bool running = srv_owner == getpid() && servers[0].sock >= 0;
+		pthread_mutex_unlock(&srv_lock);
+		pthread_setcancelstate(cs, NULL);
+		if (!running)
+			return 0;
+		r = fl__server_reserve(-1, 0);
+		return r;
+	}
+	return fl__server_reserve(-1, n);
+}
+
+FL__EXPORT int fl_embryo_reserve(unsigned int n, unsigned int flags)
+{
+	FL__KEEP_ERRNO;
+	int cs, r;
+
+	pthread_setcancelstate(PTHREAD_CANCEL_DISABLE, &cs);
+	r = embryo_reserve(n, flags);
+	pthread_setcancelstate(cs, NULL);
+	return r;
+}
+
+FL__EXPORT int fl_server_release(unsigned int flags)
+{
+	FL__KEEP_ERRNO;
+	int cs;
+
+	if (flags)
+		return -EINVAL;
+	pthread_setcancelstate(PTHREAD_CANCEL_DISABLE, &cs);
+	fl__handle_sweep(); /* closed embryo handles: their answers' sockets go */
+	pthread_mutex_lock(&srv_lock);
+	if (srv_owner == getpid())
+		for (int i = 0; i < NSERVERS; i++)
+			srv_stop(&servers[i]);
+	while (watching) /* it sees no server and goes, with its fds */
+		pthread_cond_wait(&watch_gone, &srv_lock);
+	pthread_mutex_unlock(&srv_lock);
+	pthread_setcancelstate(cs, NULL);
+	return 0;
+}
+
+/* ---- the watcher ------------------------------------------------------- */
+
+/*
+ * Sleeps in poll() on each server's pidfd and its wake pipe.  A server
+ * that died is reaped with its spares; a privilege change (glibc's set*id
+ * broadcast interrupts the poll: EINTR) lets every server of the old
+ * credentials go before the program goes on long.
+ */
+static void *watch(void *arg)
+{
+	struct pollfd p[NSERVERS + 1];
+	int which[NSERVERS + 1];
+
+	(void)arg;
+	pthread_setcancelstate(PTHREAD_CANCEL_DISABLE, NULL);
+	for (;;) {
+		int n = 0;
+		pthread_mutex_lock(&srv_lock);
+		p[n++] = (struct pollfd){ watch_wake[0], POLLIN, 0 };
+		for (int i = 0; i < NSERVERS; i++)
+			if (servers[i].sock >= 0 && srv_owner == getpid()) {
+				which[n] = i;
+				p[n++] = (struct pollfd){ servers[i].pidfd, POLLIN, 0 };
+			}
+		if (n == 1) { /* no server left: nothing to watch; the next starts us again */
+			close(watch_wake[0]);
+			close(watch_wake[1]);
+			watch_wake[0] = watch_wake[1] = -1;
+			watching = 0;
+			pthread_cond_broadcast(&watch_gone);
+			pthread_mutex_unlock(&srv_lock);
+			return NULL;
+		}
+		pthread_mutex_unlock(&srv_lock);
+		int r = poll(p, (nfds_t)n, -1);
+		struct creds now;
+		pthread_mutex_lock(&srv_lock);
+		if (r < 0 && errno == EINTR) {
+			creds_get(&now);
+			for (int i = 0; i < NSERVERS; i++)
+				if (servers[i].sock >= 0 && !creds_equal(&now, &servers[i].cr))
+					srv_stop(&servers[i]);
+		}
+		for (int k = 1; r > 0 && k < n; k++)
+			if (p[k].revents && servers[which[k]].pidfd == p[k].fd)
+				srv_stop(&servers[which[k]]); /* it died */
+		char c[64];
+		while (read(watch_wake[0], c, sizeof(c)) > 0)
+			;
+		pthread_mutex_unlock(&srv_lock);
+	}
+	return NULL;
+}
+
+/* ---- fork, exit -------------------------------------------------------- */
+
+static void atfork_prepare(void)
+{
+	pthread_mutex_lock(&srv_lock);
+}
+
+static void atfork_parent(void)
+{
+	pthread_mutex_unlock(&srv_lock);
+}
+
+static void atfork_child(void)
+{
+	pthread_mutex_init(&srv_lock, NULL);
+	pthread_cond_init(&watch_gone, NULL);
+	if (watch_wake[0] >= 0) { /* the parent's watcher's pipe */
+		close(watch_wake[0]);
+		close(watch_wake[1]);
+		watch_wake[0] = watch_wake[1] = -1;
+	}
+	adopt();   /* closes our copies: the parent's servers see its exit, not ours */
+	watching = 0; /* no thread of the parent is ours */
+}
+
+__attribute__((constructor)) static void server_init(void)
+{
+	pthread_atfork(atfork_prepare, atfork_parent, atfork_child);
+}
