@@ -13,6 +13,7 @@
 #define _GNU_SOURCE
 #include <errno.h>
 #include <fcntl.h>
+#include <poll.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
@@ -37,7 +38,8 @@ struct emb {
 	int pidfd;           /* the library's own, to reap and kill by */
 	uint32_t eager;      /* FL__SET_* the embryo applied at config time */
 	bool started, async, known;
-	bool creator_gone;   /* its creating thread exited: killed */
+	int dead;            /* errno: killed with its creating thread (ESRCH), or gone
+			      * with its server (EPERM: credentials changed; ESRCH) */
 	int reply;           /* FL_SPAWN_ASYNC: the server's answer comes here */
 	int result;          /* pid or -errno, once known */
 	struct fl_error err;
@@ -159,13 +161,34 @@ static void thr_exit(void *unused)
 		if (m->creator != me)
 			continue;
 		fl__sys4(__NR_pidfd_send_signal, m->pidfd, SIGKILL, NULL, 0);
-		__atomic_store_n(&m->creator_gone, true, __ATOMIC_RELEASE);
+		__atomic_store_n(&m->dead, ESRCH, __ATOMIC_RELEASE);
 		*m->tprev = m->tnext;
 		if (m->tnext)
 			m->tnext->tprev = m->tprev;
 		m->tprev = NULL;
 	}
 	pthread_mutex_unlock(&thr_lock);
+}
+
+/* The server of generation gen is gone (credentials changed, or it died):
+ * its embryos end with it; each is reaped through a copy of our pidfd (by
+ * reap, perhaps later), and its handle says so from now on. */
+void fl__embryos_gone(unsigned int gen, int why, void (*reap)(int pidfd))
+{
+	int cs;
+
+	pthread_setcancelstate(PTHREAD_CANCEL_DISABLE, &cs);
+	pthread_mutex_lock(&thr_lock);
+	for (struct emb *m = thr_list; m; m = m->tnext) {
+		if (m->gen != gen || m->dead)
+			continue;
+		__atomic_store_n(&m->dead, why, __ATOMIC_RELEASE);
+		int fd = fcntl(m->pidfd, F_DUPFD_CLOEXEC, 3);
+		if (fd >= 0)
+			reap(fd);
+	}
+	pthread_mutex_unlock(&thr_lock);
+	pthread_setcancelstate(cs, NULL);
 }
 
 static void reap_pidfd(int pidfd)
@@ -281,10 +304,11 @@ static int emb_apply(struct emb *m, const struct fl__config *c, uint32_t bits)
 	return r;
 }
 
-/* Whether the embryo can still run: not killed with its thread. */
+/* Whether the embryo can still run: not killed with its thread or gone
+ * with its server. */
 static int emb_alive(const struct emb *m)
 {
-	return __atomic_load_n(&m->creator_gone, __ATOMIC_ACQUIRE) ? -ESRCH : 0;
+	return -__atomic_load_n(&m->dead, __ATOMIC_ACQUIRE);
 }
 
 /*
@@ -374,6 +398,14 @@ static int emb_run(int fd, struct builder *b, struct fl_spawn_args *a, struct fl
 	return m->result;
 }
 
+/* Whether pidfd fd's process has exited (a zombie counts). */
+static bool exited(int fd)
+{
+	struct pollfd p = { fd, POLLIN, 0 };
+
+	return poll(&p, 1, 0) == 1 && (p.revents & POLLIN);
+}
+
 FL__EXPORT int fl_pidfd_spawn_result(int fd, struct fl_error *ret_error)
 {
 	FL__KEEP_ERRNO;
@@ -391,9 +423,14 @@ FL__EXPORT int fl_pidfd_spawn_result(int fd, struct fl_error *ret_error)
 	struct fl__report rep;
 	if (!m || !m->async) {
 		r = -EINVAL;
-	} else if (!m->known && (r = fl__server_emb_result(m->reply, 1, &rep)) == 0) {
+	} else if (!m->known && (r = fl__server_emb_result(m->reply, 1, &rep)) == 0 &&
+		   !exited(fd)) {
 		r = -EINPROGRESS;
 	} else {
+		/* a child that exited has an outcome: the server's answer is on
+		 * its way (it wakes when the child's mm goes, then writes) */
+		if (!m->known && r == 0)
+			r = fl__server_emb_result(m->reply, 0, &rep);
 		if (!m->known) {
 			m->reply = -1;
 			m->result = emb_outcome(fd, m, r, &rep, &m->err);

@@ -111,6 +111,9 @@ int fl__server_emb_run(int node, unsigned int gen, pid_t pid, const struct fl__s
 /* That answer: 1 with *rep (ret_reply closed), 0 not yet (nonblock), -errno. */
 int fl__server_emb_result(int reply, int nonblock, struct fl__report *rep);
 int fl__server_reserve(int node, unsigned int n);
+/* Server generation gen is gone: each unstarted embryo of it fails with
+ * -why from now on, and a pidfd of it is given to reap (builder.c). */
+void fl__embryos_gone(unsigned int gen, int why, void (*reap)(int pidfd));
 /* FORKLESS_LAUNCHER=server: the default launcher is the server. */
 bool fl__server_default(void);
 

@@ -207,29 +207,79 @@ static void drain(struct srv *v)
 }
 
 /*
- * Let server v go: EOF makes it end its embryos and exit; then it and its
- * spares are reaped through their pidfds.  The caller's handles of
- * embryos it made are reaped when they are closed.
+ * Processes of ours that are ending but that we could not kill (a server
+ * and spares of credentials we dropped: they end on EOF): the watcher
+ * reaps each when its pidfd says so.  srv_lock guards the list.
  */
-static void srv_stop(struct srv *v)
+static int *dying;
+static size_t ndying, cap_dying;
+
+static void watch_start(void);
+
+/* Reap pidfd's process now if it is gone; if not, once it is (the list). */
+static void reap_later(int pidfd)
+{
+	siginfo_t si = { 0 };
+
+	if (waitid((idtype_t)P_PIDFD, (id_t)pidfd, &si, WEXITED | WNOHANG | __WALL) < 0 ||
+	    si.si_pid != 0) {
+		close(pidfd); /* reaped, or not ours to reap (ECHILD) */
+		return;
+	}
+	if (ndying == cap_dying) {
+		size_t c = cap_dying ? 2 * cap_dying : 16;
+		int *d = realloc(dying, c * sizeof(*d));
+		if (!d) {
+			reap_fd(pidfd); /* no memory to defer: wait here */
+			return;
+		}
+		dying = d;
+		cap_dying = c;
+	}
+	dying[ndying++] = pidfd;
+}
+
+/* End pidfd's process: killed and reaped, or (not ours to signal any
+ * more) reaped when it ends by itself. */
+static void end_process(int pidfd)
+{
+	if (fl__sys4(__NR_pidfd_send_signal, pidfd, SIGKILL, NULL, 0) == 0)
+		reap_fd(pidfd);
+	else
+		reap_later(pidfd);
+}
+
+/*
+ * Let server v go: EOF makes it exit, and its embryos with it (EOF on
+ * theirs); it and its spares are reaped through their pidfds, embryos
+ * whose handles were never run too (builder.c); handles of them then
+ * fail with -why (EPERM: credentials changed; ESRCH: it died, or was let
+ * go).
+ */
+static void srv_stop(struct srv *v, int why)
 {
 	if (v->sock < 0)
 		return;
 	drain(v);
 	close(v->sock);
 	v->sock = -1;
-	/* EOF ends it; a stopped one too (it may be refused after a drop:
-	 * then EOF does it) */
-	fl__sys4(__NR_pidfd_send_signal, v->pidfd, SIGKILL, NULL, 0);
-	reap_fd(v->pidfd);
-	v->pidfd = -1;
-	for (size_t i = 0; i < v->nspares; i++) {
+	/* all die at once, then each is reaped */
+	int killed = fl__sys4(__NR_pidfd_send_signal, v->pidfd, SIGKILL, NULL, 0) == 0;
+	for (size_t i = 0; i < v->nspares; i++)
 		fl__sys4(__NR_pidfd_send_signal, v->spares[i].pidfd, SIGKILL, NULL, 0);
-		reap_fd(v->spares[i].pidfd);
-	}
+	if (killed)
+		reap_fd(v->pidfd);
+	else
+		reap_later(v->pidfd);
+	v->pidfd = -1;
+	for (size_t i = 0; i < v->nspares; i++)
+		end_process(v->spares[i].pidfd);
 	free(v->spares);
 	v->spares = NULL;
 	v->nspares = v->cap = 0;
+	fl__embryos_gone(v->gen, why, reap_later);
+	if (ndying)
+		watch_start();
 	if (watching)
 		(void)!write(watch_wake[1], "", 1);
 }
@@ -364,7 +414,7 @@ static int srv_get(int node, struct srv **ret)
 	if (v->sock >= 0) {
 		creds_get(&now);
 		if (!creds_equal(&now, &v->cr))
-			srv_stop(v); /* never again for these credentials */
+			srv_stop(v, EPERM); /* never again for these credentials */
 	}
 	if (v->sock < 0) {
 		int r = srv_start(v, node);
@@ -530,11 +580,11 @@ static int request(int node, unsigned int gen, struct fl__wreq *h, const void *p
 		h->flags = 0;
 		r = send_request(v, h, p, len, fds, nfds, ret_reply);
 		if ((r == -EPIPE || r == -ECONNRESET || r == -ECONNREFUSED) && tries == 0 && !gen) {
-			srv_stop(v);
+			srv_stop(v, ESRCH);
 			continue;
 		}
 		if (r == -EPIPE || r == -ECONNRESET || r == -ECONNREFUSED)
-			srv_stop(v);
+			srv_stop(v, ESRCH);
 		if (ret_gen)
 			*ret_gen = v->gen;
 		break;
@@ -949,8 +999,10 @@ FL__EXPORT int fl_server_release(unsigned int flags)
 	pthread_mutex_lock(&srv_lock);
 	if (srv_owner == getpid())
 		for (int i = 0; i < NSERVERS; i++)
-			srv_stop(&servers[i]);
-	while (watching) /* it sees no server and goes, with its fds */
+			srv_stop(&servers[i], ESRCH);
+	/* it sees nothing to watch and goes, with its fds; not while it
+	 * waits for a process we could not kill (after a privilege drop) */
+	while (watching && ndying == 0)
 		pthread_cond_wait(&watch_gone, &srv_lock);
 	pthread_mutex_unlock(&srv_lock);
 	pthread_setcancelstate(cs, NULL);
@@ -967,46 +1019,71 @@ FL__EXPORT int fl_server_release(unsigned int flags)
  */
 static void *watch(void *arg)
 {
-	struct pollfd p[NSERVERS + 1];
-	int which[NSERVERS + 1];
-
 	(void)arg;
 	pthread_setcancelstate(PTHREAD_CANCEL_DISABLE, NULL);
 	for (;;) {
-		int n = 0;
+		struct pollfd *p;
+		int *which, n = 0;
 		pthread_mutex_lock(&srv_lock);
+		p = calloc(1 + NSERVERS + ndying, sizeof(*p));
+		which = calloc(1 + NSERVERS + ndying, sizeof(*which));
+		if (!p || !which) { /* try again soon */
+			pthread_mutex_unlock(&srv_lock);
+			free(p);
+			free(which);
+			usleep(10000);
+			continue;
+		}
 		p[n++] = (struct pollfd){ watch_wake[0], POLLIN, 0 };
 		for (int i = 0; i < NSERVERS; i++)
 			if (servers[i].sock >= 0 && srv_owner == getpid()) {
 				which[n] = i;
 				p[n++] = (struct pollfd){ servers[i].pidfd, POLLIN, 0 };
 			}
-		if (n == 1) { /* no server left: nothing to watch; the next starts us again */
+		int nsrv = n;
+		for (size_t i = 0; i < ndying; i++)
+			p[n++] = (struct pollfd){ dying[i], POLLIN, 0 };
+		if (n == 1) { /* nothing to watch: the next server starts us again */
 			close(watch_wake[0]);
 			close(watch_wake[1]);
 			watch_wake[0] = watch_wake[1] = -1;
 			watching = 0;
 			pthread_cond_broadcast(&watch_gone);
 			pthread_mutex_unlock(&srv_lock);
+			free(p);
+			free(which);
 			return NULL;
 		}
 		pthread_mutex_unlock(&srv_lock);
-		int r = poll(p, (nfds_t)n, -1);
+		/* the 1 s timeout only backs up a set*id signal that came
+		 * before this thread got into poll (just started, or between
+		 * two waits): the check below runs after every wakeup */
+		int r = poll(p, (nfds_t)n, 1000);
 		struct creds now;
 		pthread_mutex_lock(&srv_lock);
-		if (r < 0 && errno == EINTR) {
-			creds_get(&now);
-			for (int i = 0; i < NSERVERS; i++)
-				if (servers[i].sock >= 0 && !creds_equal(&now, &servers[i].cr))
-					srv_stop(&servers[i]);
-		}
-		for (int k = 1; r > 0 && k < n; k++)
+		creds_get(&now);
+		for (int i = 0; i < NSERVERS; i++)
+			if (servers[i].sock >= 0 && !creds_equal(&now, &servers[i].cr))
+				srv_stop(&servers[i], EPERM);
+		for (int k = 1; r > 0 && k < nsrv; k++)
 			if (p[k].revents && servers[which[k]].pidfd == p[k].fd)
-				srv_stop(&servers[which[k]]); /* it died */
+				srv_stop(&servers[which[k]], ESRCH); /* it died */
+		for (int k = nsrv; r > 0 && k < n; k++) {
+			if (!p[k].revents)
+				continue;
+			for (size_t i = 0; i < ndying; i++)
+				if (dying[i] == p[k].fd) {
+					reap_fd(dying[i]);
+					dying[i] = dying[--ndying];
+					break;
+				}
+		}
 		char c[64];
 		while (read(watch_wake[0], c, sizeof(c)) > 0)
 			;
 		pthread_mutex_unlock(&srv_lock);
+		free(p);
+		free(which);
 	}
 	return NULL;
 }
@@ -1033,6 +1110,9 @@ static void atfork_child(void)
 		watch_wake[0] = watch_wake[1] = -1;
 	}
 	adopt();   /* closes our copies: the parent's servers see its exit, not ours */
+	for (size_t i = 0; i < ndying; i++)
+		close(dying[i]);
+	ndying = 0;
 	watching = 0; /* no thread of the parent is ours */
 }
 

@@ -472,6 +472,11 @@ static long emb_new(struct emb **ret)
 		return pid;
 	}
 	m->pid = (pid_t)pid;
+	/* clone(2) fallback: the embryo stores its tid as it starts; if it
+	 * has not yet, store it here (one that already exited: see released) */
+	int zero = 0;
+	__atomic_compare_exchange_n(&m->e.tid, &zero, (int)pid, 0, __ATOMIC_ACQ_REL,
+				    __ATOMIC_RELAXED);
 	m->next = embs;
 	embs = m;
 	*ret = m;
@@ -670,6 +675,8 @@ static void start_embryo(struct job *j)
 
 	j->tidp = &m->e.tid;
 	j->pid = m->pid;
+	/* ours, to see it exit (a file of its own: the caller's is the handle) */
+	j->pidfd = (int)fl__sys2(__NR_pidfd_open, m->pid, 0);
 	m->e.run_spec = &j->spec;
 	m->e.nsrc = 0;
 	m->e.arg = j->arg;
@@ -687,9 +694,11 @@ static void start_embryo(struct job *j)
 	}
 }
 
-/* Whether the child released our mm, waiting up to ms (-1: for ever).  A
- * child that died before clone(2)'s child stored its tid has no tid to
- * clear: its pidfd (or an embryo's socket) tells. */
+/* Whether the child released our mm, waiting up to ms (-1: for ever).
+ * Its tid clears then (exec or exit); one that died before clone(2)'s
+ * child stored its tid (the fallback without clone3) has none to clear:
+ * its pidfd says it exited.  (Not an embryo's socket: the child closes it
+ * before exec, while it still runs on our memory.) */
 static int released(struct job *j, int ms)
 {
 	for (;;) {
@@ -700,10 +709,8 @@ static int released(struct job *j, int ms)
 		struct timespec ts = { 0, (long)step * 1000 * 1000 };
 		if (futex(j->tidp, FUTEX_WAIT, tid, &ts) != -ETIMEDOUT)
 			continue;
-		struct pollfd p = { j->emb ? j->emb->ctl : j->pidfd, POLLIN, 0 };
-		char c;
-		if (p.fd >= 0 && poll(&p, 1, 0) == 1 &&
-		    (!j->emb || recv(p.fd, &c, 1, MSG_DONTWAIT | MSG_PEEK) == 0))
+		struct pollfd p = { j->pidfd, POLLIN, 0 };
+		if (p.fd >= 0 && poll(&p, 1, 0) == 1 && (p.revents & POLLIN))
 			return 1;
 		if (ms >= 0 && (ms -= step) <= 0)
 			return 0;
@@ -716,9 +723,11 @@ static void job_finish(struct job *j)
 	/* the child has its copies now (or never will) */
 	close_all(j->fds, j->nfds);
 	j->nfds = 0;
-	/* the embryo's pidfd is the caller's handle already */
+	/* a spawn's pidfd goes to the caller; an embryo's handle is its own */
 	reply(j->reply, 0, j->pid, &j->rep, j->emb ? -1 : j->pidfd);
-	j->reply = j->pidfd = -1;
+	j->reply = -1;
+	if (!j->emb)
+		j->pidfd = -1; /* sent and closed */
 	job_free(j);
 }
 
