@@ -308,7 +308,8 @@ static void watch_start(void)
 	pthread_sigmask(SIG_SETMASK, &old, NULL);
 }
 
-static int srv_start(struct srv *v, int node)
+/* Start server v for node; a failure's step in *ret_err (if not NULL). */
+static int srv_start(struct srv *v, int node, struct fl_error *ret_err)
 {
 	char path[PATH_MAX], nodebuf[16];
 	char *argv[] = { "forkless-server", NULL }, *envp[] = { NULL };
@@ -360,6 +361,8 @@ static int srv_start(struct srv *v, int node)
 	close(sv[1]);
 	if (r < 0) {
 		close(sv[0]);
+		if (ret_err && e.err)
+			*ret_err = e; /* where starting it failed: the child's own step */
 		return r;
 	}
 	v->sock = sv[0];
@@ -402,7 +405,7 @@ static void adopt(void)
 
 /* The server for node (-1: the default one), started or restarted as
  * needed (srv_lock held).  0 or -errno. */
-static int srv_get(int node, struct srv **ret)
+static int srv_get(int node, struct srv **ret, struct fl_error *ret_err)
 {
 	struct srv *v;
 	struct creds now;
@@ -417,7 +420,7 @@ static int srv_get(int node, struct srv **ret)
 			srv_stop(v, EPERM); /* never again for these credentials */
 	}
 	if (v->sock < 0) {
-		int r = srv_start(v, node);
+		int r = srv_start(v, node, ret_err);
 		if (r < 0)
 			return r;
 	}
@@ -563,7 +566,8 @@ static int recv_reply(int rs, struct fl__wrep *w, int *ret_fd, int nonblock)
  * socket in *ret_reply, 0 or -errno.
  */
 static int request(int node, unsigned int gen, struct fl__wreq *h, const void *p, size_t len,
-		   const int *fds, size_t nfds, int *ret_reply, unsigned int *ret_gen)
+		   const int *fds, size_t nfds, int *ret_reply, unsigned int *ret_gen,
+		   struct fl_error *ret_err)
 {
 	struct srv *v;
 	int cs, r;
@@ -571,7 +575,7 @@ static int request(int node, unsigned int gen, struct fl__wreq *h, const void *p
 	pthread_setcancelstate(PTHREAD_CANCEL_DISABLE, &cs);
 	pthread_mutex_lock(&srv_lock);
 	for (int tries = 0;; tries++) {
-		if ((r = srv_get(node, &v)) < 0)
+		if ((r = srv_get(node, &v, ret_err)) < 0)
 			break;
 		if (gen && v->gen != gen) {
 			r = -EPERM; /* its server is gone: credentials changed, or it died */
@@ -784,8 +788,13 @@ int fl__server_spawn(struct fl__spec *s, int node, int *ret_pidfd, struct fl_err
 		req_free(&q);
 		return fail_at(e, -r, FL_STAGE_CONFIG);
 	}
-	r = request(node, 0, &h, q.buf, q.len, q.fds, q.nfds, &rs, NULL);
+	struct fl_error se = { 0, FL_STAGE_NONE, -1 };
+	r = request(node, 0, &h, q.buf, q.len, q.fds, q.nfds, &rs, NULL, &se);
 	req_free(&q);
+	if (r < 0 && se.err) { /* starting the server failed, at that step */
+		*e = se;
+		return r;
+	}
 	if (r < 0)
 		return fail_at(e, -r, FL_STAGE_CLONE);
 	if ((r = recv_reply(rs, &w, &pidfd, 0)) < 0 || (r = w.result) < 0)
@@ -811,7 +820,7 @@ int fl__server_emb_open(int node, unsigned int *ret_gen, pid_t *ret_pid, int *re
 	struct fl__wrep w;
 	int rs, fds[2], r;
 
-	if ((r = request(node, 0, &h, NULL, 0, NULL, 0, &rs, ret_gen)) < 0)
+	if ((r = request(node, 0, &h, NULL, 0, NULL, 0, &rs, ret_gen, NULL)) < 0)
 		return r;
 	if ((r = recv_reply2(rs, &w, fds, 0)) < 0)
 		return r;
@@ -871,7 +880,7 @@ int fl__server_emb_op(int node, unsigned int gen, pid_t pid, int op, const void 
 	struct fl__wrep w;
 	int rs, r;
 
-	r = request(node, gen, &h, p, len, fd >= 0 ? &fd : NULL, fd >= 0, &rs, NULL);
+	r = request(node, gen, &h, p, len, fd >= 0 ? &fd : NULL, fd >= 0, &rs, NULL, NULL);
 	if (r == 0 && (r = recv_reply(rs, &w, NULL, 0)) == 0)
 		r = w.result;
 	return r;
@@ -886,7 +895,7 @@ int fl__server_emb_run(int node, unsigned int gen, pid_t pid, const struct fl__s
 	int r;
 
 	if ((r = req_make(&q, s, eager)) == 0)
-		r = request(node, gen, &h, q.buf, q.len, q.fds, q.nfds, ret_reply, NULL);
+		r = request(node, gen, &h, q.buf, q.len, q.fds, q.nfds, ret_reply, NULL, NULL);
 	req_free(&q);
 	return r;
 }
@@ -915,7 +924,7 @@ int fl__server_reserve(int node, unsigned int n)
 	int rs, r;
 
 	unsigned int gen = 0;
-	r = request(node, 0, &h, NULL, 0, NULL, 0, &rs, &gen);
+	r = request(node, 0, &h, NULL, 0, NULL, 0, &rs, &gen, NULL);
 	if (r == 0 && (r = recv_reply(rs, &w, NULL, 0)) == 0)
 		r = w.result;
 	int cs;

@@ -294,6 +294,7 @@ static int recv_request(struct msg *m)
 		goto bad;
 	}
 	memcpy(&m->h, buf, sizeof(m->h));
+	size_t inl = (size_t)got - sizeof(m->h); /* the payload of the first message */
 	if (m->h.magic != FL__WIRE_MAGIC || m->h.spec_size != sizeof(struct fl__spec) ||
 	    m->h.nfds > (1u << 20) || m->h.len > (64u << 20)) {
 		r = -EINVAL;
@@ -326,7 +327,6 @@ static int recv_request(struct msg *m)
 		goto bad;
 	}
 	/* the payload: inline or in a memfd */
-	size_t inl = (size_t)got - sizeof(m->h);
 	if (m->h.flags & FL__W_PAYLOAD_FD) {
 		if (n < 1) {
 			r = -EINVAL;
