@@ -217,6 +217,7 @@ enum fl_stage {
 	FL_STAGE_EXEC,
 	FL_STAGE_KILLED,     /* the child died before exec (err ECHILD); index: signal */
 	FL_STAGE_TEMPLATE,   /* a template's executable or caller failed a check; index: enum fl_template_check */
+	FL_STAGE_SERVER,     /* starting the spawn server failed; index: the stage of its start */
 	FL_STAGE_MAX_
 };
 

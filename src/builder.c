@@ -287,12 +287,18 @@ static int emb_apply(struct emb *m, const struct fl__config *c, uint32_t bits)
 	const struct fl__spec *s = &c->spec;
 	int r = 0;
 
-	if ((bits & FL__SET_CWD) && (s->set & FL__SET_CWD))
-		r = c->cwd_fd >= 0
-			    ? fl__server_emb_op(-1, m->gen, m->pid, FL__OP_FCHDIR, NULL, 0, 0, 0,
-						c->cwd_fd)
-			    : fl__server_emb_op(-1, m->gen, m->pid, FL__OP_CHDIR, c->cwd,
-						strlen(c->cwd) + 1, 0, 0, -1);
+	if ((bits & FL__SET_CWD) && (s->set & FL__SET_CWD) && c->cwd_fd >= 0) {
+		r = fl__server_emb_op(-1, m->gen, m->pid, FL__OP_FCHDIR, NULL, 0, 0, 0, c->cwd_fd);
+	} else if ((bits & FL__SET_CWD) && (s->set & FL__SET_CWD)) {
+		/* a relative path starts at our cwd, not the embryo's */
+		int here = c->cwd[0] == '/' ? -1 : open(".", O_PATH | O_DIRECTORY | O_CLOEXEC);
+		if (c->cwd[0] != '/' && here < 0)
+			return -errno;
+		r = fl__server_emb_op(-1, m->gen, m->pid, FL__OP_CHDIR, c->cwd, strlen(c->cwd) + 1,
+				      0, 0, here);
+		if (here >= 0)
+			close(here);
+	}
 	if (r == 0 && (bits & FL__SET_AFFINITY) && (s->set & FL__SET_AFFINITY))
 		r = fl__server_emb_op(-1, m->gen, m->pid, FL__OP_AFFINITY, &c->affinity,
 				      sizeof(c->affinity), sizeof(c->affinity), 0, -1);

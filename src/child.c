@@ -712,6 +712,9 @@ static void remap_fds(struct child *c)
 		r = close_span(top, -1);
 	if (r < 0)
 		fail(c, r, FL_STAGE_FDTABLE, -1);
+	/* the caller's cwd, which a relative cwd key is relative to */
+	if (s->base_fd >= 0 && (r = fl__sys1(__NR_fchdir, s->base_fd)) < 0)
+		fail(c, r, FL_STAGE_CWD, -1);
 }
 
 int fl__child_main(void *arg)
@@ -757,7 +760,12 @@ int fl__child_main(void *arg)
 static long embryo_op(const struct fl__embryo *e, int fd)
 {
 	switch (e->op) {
-	case FL__OP_CHDIR:
+	case FL__OP_CHDIR: /* fd: the caller's cwd, where a relative path starts */
+		if (fd >= 0 && ((const char *)e->op_ptr)[0] != '/') {
+			long r = fl__sys1(__NR_fchdir, fd);
+			if (r < 0)
+				return r;
+		}
 		return fl__sys1(__NR_chdir, e->op_ptr);
 	case FL__OP_FCHDIR:
 		return fd >= 0 ? fl__sys1(__NR_fchdir, fd) : -EBADF;

@@ -361,8 +361,8 @@ static int srv_start(struct srv *v, int node, struct fl_error *ret_err)
 	close(sv[1]);
 	if (r < 0) {
 		close(sv[0]);
-		if (ret_err && e.err)
-			*ret_err = e; /* where starting it failed: the child's own step */
+		if (ret_err && e.err) /* which step of starting it failed */
+			*ret_err = (struct fl_error){ e.err, FL_STAGE_SERVER, e.stage };
 		return r;
 	}
 	v->sock = sv[0];
@@ -703,12 +703,13 @@ static int req_make(struct req *q, const struct fl__spec *s, uint32_t eager)
 	q->cwd = -1;
 	q->s = *s;
 	struct fl__spec *t = &q->s;
-	if (!(t->set & FL__SET_CWD) && !(eager & FL__SET_CWD)) {
+	/* the caller's cwd: the child's, or where its relative cwd starts */
+	t->base_fd = -1;
+	bool relative = (t->set & FL__SET_CWD) && t->cwd_fd < 0 && t->cwd && t->cwd[0] != '/';
+	if ((!(t->set & FL__SET_CWD) && !(eager & FL__SET_CWD)) || relative) {
 		if ((q->cwd = open(".", O_PATH | O_DIRECTORY | O_CLOEXEC)) < 0)
 			return -errno;
-		t->set |= FL__SET_CWD;
-		t->cwd_fd = q->cwd;
-		t->cwd = NULL;
+		t->base_fd = q->cwd;
 	}
 	if (!(t->set & FL__SET_UMASK))
 		read_status(&t->umask, &t->sigignore);
@@ -744,8 +745,8 @@ static int req_make(struct req *q, const struct fl__spec *s, uint32_t eager)
 	/* the fds: stdio, what the spec reads, all inheritable ones if asked */
 	for (int fd = 0; fd < 3 && r == 0; fd++)
 		r = add_fd(&q->map, &q->fds, &q->nfds, &q->cap, fd);
-	int own[] = { t->execfd, t->cwd_fd, t->ctty_fd, t->cgroup_fd };
-	for (size_t i = 0; i < 4 && r == 0; i++)
+	int own[] = { t->execfd, t->cwd_fd, t->ctty_fd, t->cgroup_fd, t->base_fd };
+	for (size_t i = 0; i < 5 && r == 0; i++)
 		r = add_fd(&q->map, &q->fds, &q->nfds, &q->cap, own[i]);
 	for (size_t i = 0; i < t->nactions && r == 0; i++) {
 		const struct fl_action *a = &t->actions[i];

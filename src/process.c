@@ -70,6 +70,7 @@ static const char *const stage_names[FL_STAGE_MAX_] = {
 	[FL_STAGE_EXEC] = "exec",
 	[FL_STAGE_KILLED] = "killed",
 	[FL_STAGE_TEMPLATE] = "template",
+	[FL_STAGE_SERVER] = "server",
 };
 
 static const char *const check_names[] = {
@@ -107,6 +108,8 @@ FL__EXPORT char *fl_strerror_r(const struct fl_error *e, char *buf, size_t len)
 	if (e->stage == FL_STAGE_TEMPLATE && e->index >= 0 &&
 	    e->index < (int)(sizeof(check_names) / sizeof(check_names[0])))
 		snprintf(buf, len, "template %s: %s", check_names[e->index], m);
+	else if (e->stage == FL_STAGE_SERVER && e->index > 0 && e->index < FL_STAGE_MAX_)
+		snprintf(buf, len, "server (%s): %s", fl_strstage(e->index), m);
 	else if ((e->stage == FL_STAGE_ACTION || e->stage == FL_STAGE_RLIMIT) && e->index >= 0)
 		snprintf(buf, len, "%s %d: %s", fl_strstage(e->stage), e->index, m);
 	else

@@ -125,6 +125,7 @@ struct fl__spec {
 	int far_min; /* 1 + the highest fd named by anything but a moved far fd */
 	pid_t caller_tid; /* FL__MODE_FAR_FDS: the thread whose table holds them */
 	uint64_t sigignore; /* signals the caller ignores: SIG_IGN here too (a server child) */
+	int base_fd;  /* FL__MODE_REMAP: the caller's cwd (its number), where a relative cwd starts */
 	int nice;
 	/* FL__MODE_REMAP: fd remap_src[i] of our table becomes the caller's
 	 * remap[i].fd; every other fd is closed (the child overwrites remap_src) */

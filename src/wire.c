@@ -4,7 +4,8 @@
  *
  * The server trusts nothing in a request: every length is checked against
  * the message, every string must end inside its section, every vector is
- * NULL-terminated by us.
+ * NULL-terminated by us.  The buffer is malloc'ed and every section starts
+ * 8-aligned in it.
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -20,17 +21,19 @@ struct out {
 	size_t n;
 };
 
+/* A section: its length in 8 bytes (so that its bytes are 8-aligned, as
+ * the structs in it need), the bytes, zeros to the next multiple of 8. */
 static void put(struct out *o, const void *p, size_t len)
 {
-	uint32_t l = (uint32_t)len;
+	uint64_t l = len;
 
 	if (o->buf) {
-		memcpy(o->buf + o->n, &l, 4);
+		memcpy(o->buf + o->n, &l, 8);
 		if (len)
-			memcpy(o->buf + o->n + 4, p, len);
-		memset(o->buf + o->n + 4 + len, 0, ALIGN8(4 + len) - 4 - len);
+			memcpy(o->buf + o->n + 8, p, len);
+		memset(o->buf + o->n + 8 + len, 0, ALIGN8(len) - len);
 	}
-	o->n += ALIGN8(4 + len);
+	o->n += 8 + ALIGN8(len);
 }
 
 static void put_str(struct out *o, const char *s)
@@ -52,18 +55,18 @@ static void put_strv(struct out *o, char *const *v)
 		len += strlen(v[i]) + 1;
 	len += 1; /* the final empty string ends the vector */
 	if (o->buf) {
-		uint32_t l = (uint32_t)len;
-		memcpy(o->buf + o->n, &l, 4);
-		at = o->n + 4;
+		uint64_t l = len;
+		memcpy(o->buf + o->n, &l, 8);
+		at = o->n + 8;
 		for (size_t i = 0; v[i]; i++) {
 			size_t k = strlen(v[i]) + 1;
 			memcpy(o->buf + at, v[i], k);
 			at += k;
 		}
 		o->buf[at++] = 0;
-		memset(o->buf + at, 0, ALIGN8(4 + len) - 4 - len);
+		memset(o->buf + at, 0, ALIGN8(len) - len);
 	}
-	o->n += ALIGN8(4 + len);
+	o->n += 8 + ALIGN8(len);
 }
 
 size_t fl__wire_pack(void *buf, const struct fl__spec *s, const struct fl__wfd *map, size_t nmap)
@@ -105,23 +108,23 @@ struct in {
 /* The next section: its bytes (NULL if empty) and length. */
 static void *get(struct in *in, size_t *ret_len)
 {
-	uint32_t l;
+	uint64_t l;
 
 	*ret_len = 0;
-	if (in->bad || in->len - in->at < 4) {
+	if (in->bad || in->len - in->at < 8) {
 		in->bad = 1;
 		return NULL;
 	}
-	memcpy(&l, in->buf + in->at, 4);
-	if (l > in->len - in->at - 4) {
+	memcpy(&l, in->buf + in->at, 8);
+	if (l > in->len - in->at - 8) {
 		in->bad = 1;
 		return NULL;
 	}
-	void *p = l ? in->buf + in->at + 4 : NULL;
-	in->at += ALIGN8(4 + (size_t)l);
+	void *p = l ? in->buf + in->at + 8 : NULL;
+	in->at += 8 + ALIGN8((size_t)l);
 	if (in->at > in->len)
 		in->at = in->len;
-	*ret_len = l;
+	*ret_len = (size_t)l;
 	return p;
 }
 

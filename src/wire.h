@@ -62,7 +62,7 @@ struct fl__wrep {
 
 /*
  * A spec in wire form: the struct (pointers meaningless), then each
- * pointed-to object as a section (u32 length, bytes, padding to 8), in a
+ * pointed-to object as a section (u64 length, bytes, padding to 8), in a
  * fixed order, then the fd map (struct fl__wfd[]).  fl__wire_pack returns
  * the size (buf NULL: only measure); fl__wire_unpack rebuilds s with
  * pointers into buf and *ret_mem (free it), checking every length, and

@@ -262,7 +262,7 @@ HELPER(srv_state)
 	struct sigaction sa;
 	sigaction(SIGUSR2, NULL, &sa);
 	struct rlimit rl;
-	getrlimit(RLIMIT_CORE, &rl);
+	getrlimit(RLIMIT_MSGQUEUE, &rl);
 	errno = 0;
 	int nice = getpriority(PRIO_PROCESS, 0);
 	printf("%s %03o %s %lld %d\n", getcwd(cwd, sizeof(cwd)) ? cwd : "?", (unsigned)m,
@@ -282,10 +282,10 @@ TEST(server_child_inherits_the_callers_state_at_the_request)
 	mode_t om = umask(027);
 	struct sigaction ign = { .sa_handler = SIG_IGN }, osa;
 	sigaction(SIGUSR2, &ign, &osa);
-	struct rlimit orl, rl = { 12345 * 1024, RLIM_INFINITY };
-	getrlimit(RLIMIT_CORE, &orl);
+	struct rlimit orl, rl = { 12345, RLIM_INFINITY };
+	getrlimit(RLIMIT_MSGQUEUE, &orl);
 	rl.rlim_max = orl.rlim_max;
-	ASSERT_EQ(setrlimit(RLIMIT_CORE, &rl), 0);
+	ASSERT_EQ(setrlimit(RLIMIT_MSGQUEUE, &rl), 0);
 	errno = 0;
 	int onice = getpriority(PRIO_PROCESS, 0);
 	ASSERT_EQ(setpriority(PRIO_PROCESS, 0, onice + 1), 0);
@@ -298,7 +298,7 @@ TEST(server_child_inherits_the_callers_state_at_the_request)
 	ASSERT_EQ(chdir(old), 0);
 	umask(om);
 	sigaction(SIGUSR2, &osa, NULL);
-	setrlimit(RLIMIT_CORE, &orl);
+	setrlimit(RLIMIT_MSGQUEUE, &orl);
 	setpriority(PRIO_PROCESS, 0, onice); /* root: may lower it again */
 }
 
@@ -900,7 +900,41 @@ TEST(numa_node_routes_to_a_server_started_on_that_node)
 		ASSERT_GT(r, 0);
 		ASSERT_GT(fl_pidfd_wait(fd, &st, 0), 0);
 	} else {
-		ASSERT_ERR(r, e, -EINVAL, FL_STAGE_MEMPOLICY);
+		ASSERT_ERR(r, e, -EINVAL, FL_STAGE_SERVER);
+		ASSERT_EQ(e.index, FL_STAGE_MEMPOLICY); /* the step of its start */
+		char msg[128];
+		ASSERT_STREQ(fl_strerror_r(&e, msg, sizeof(msg)), "server (mempolicy): Invalid argument");
 	}
 	close(fd);
+}
+
+HELPER(srv_cwd)
+{
+	(void)argc, (void)argv;
+	char cwd[4200];
+	printf("%s\n", getcwd(cwd, sizeof(cwd)) ? cwd : "?");
+	return 0;
+}
+
+/* A relative cwd starts at the caller's cwd, as with the vfork launcher
+ * (the server's own is "/"): for a server spawn and an embryo's eager cwd. */
+TEST(relative_cwd_starts_at_the_callers_cwd)
+{
+	char old[4200], dir[4200], sub[4300], want[4400];
+	ASSERT_TRUE(getcwd(old, sizeof(old)) != NULL);
+	ASSERT_TRUE(realpath(fl_test_tmpdir(), dir) != NULL);
+	snprintf(sub, sizeof(sub), "%.4100s/sub", dir);
+	ASSERT_EQ(mkdir(sub, 0755), 0);
+	ASSERT_EQ(chdir(dir), 0);
+	snprintf(want, sizeof(want), "%s\n", sub);
+	for (int embryo = 0; embryo < 2; embryo++) {
+		int fd = embryo ? fl_pidfd_open(0, FL_PIDFD_EMPTY | FL_PIDFD_EMBRYO) : server_builder();
+		ASSERT_GE(fd, 0);
+		ASSERT_EQ(fl_pidfd_set_cwd(fd, "sub"), 0);
+		int st;
+		char *out = fl_test_run_handle(fd, "srv_cwd", NULL, &st);
+		ASSERT_STREQ(out, want);
+		free(out);
+	}
+	ASSERT_EQ(chdir(old), 0);
 }
