@@ -136,10 +136,11 @@ enum fl_config_cmd {
  * On error the configuration is unchanged: nothing is half-applied.
  * On an embryo handle the keys cwd, affinity, mempolicy and numa_node are
  * applied by the embryo during this call (their errors are this call's;
- * -ESRCH if the embryo died, -EPERM if its server is gone: credentials
- * changed, or fl_server_release()); once applied, FL_CONFIG_UNSET of them is
+ * -ESRCH if the embryo died); once applied, FL_CONFIG_UNSET of them is
  * -EBUSY.  (numa_node sets affinity, then the policy: if the policy fails,
- * the embryo keeps the new affinity.)
+ * the embryo keeps the new affinity.)  Every key of an embryo killed with
+ * its creating thread, or ended with its spawn server, fails: -EPERM if a
+ * change of credentials ended the server, else -ESRCH.
  */
 int fl_pidfd_config(int fd, unsigned int cmd, const char *key,
 		    const void *value, int aux);
@@ -284,8 +285,9 @@ FL__STATIC_ASSERT(sizeof(struct fl_spawn_args) == FL_SPAWN_ARGS_SIZE_VER1 &&
  * FL_SPAWN_ASYNC (embryo handles) not at all: path, argv, envp, the
  * actions and the fds they name are sent to the spawn server with the
  * call, so nothing needs to stay open or unchanged after it returns.
- * An embryo's run fails with -EPERM if its server is gone (credentials
- * changed since fl_pidfd_open()), -ESRCH if the embryo died.
+ * An embryo's run fails with -EPERM if the credentials changed since
+ * fl_pidfd_open() (its server ended with them), -ESRCH if the embryo or
+ * its server died.
  *
  * Returns the child's pid; fd (the same number) is now the child's pidfd,
  * O_CLOEXEC.  args->error (if set) is cleared to {0, FL_STAGE_NONE, -1} at
