@@ -193,7 +193,7 @@ soak: all
 install: all
 	install -d $(DESTDIR)$(LIBDIR) $(DESTDIR)$(INCDIR) $(DESTDIR)$(BINDIR) \
 		$(DESTDIR)$(PKGDIR) $(DESTDIR)$(MANDIR)/man1 $(DESTDIR)$(MANDIR)/man3 \
-		$(DESTDIR)$(MANDIR)/man7 $(DESTDIR)$(DOCDIR)
+		$(DESTDIR)$(MANDIR)/man7 $(DESTDIR)$(MANDIR)/man8 $(DESTDIR)$(DOCDIR)
 	install -m 644 include/forkless.h include/forkless_spawn_template.h $(DESTDIR)$(INCDIR)/
 	install -m 755 $(SO) $(DESTDIR)$(LIBDIR)/
 	install -m 755 $(B)/libforkless-preload.so $(DESTDIR)$(LIBDIR)/
@@ -207,6 +207,7 @@ install: all
 	install -m 644 man/man1/*.1 $(DESTDIR)$(MANDIR)/man1/
 	install -m 644 man/man3/*.3 $(DESTDIR)$(MANDIR)/man3/
 	install -m 644 man/man7/*.7 $(DESTDIR)$(MANDIR)/man7/
+	install -m 644 man/man8/*.8 $(DESTDIR)$(MANDIR)/man8/
 	install -m 644 LICENSE README.md $(DESTDIR)$(DOCDIR)/
 
 clean:

@@ -92,9 +92,11 @@ typedef uint64_t fl_aligned_u64 FL__ALIGN8; /* the kernel's __aligned_u64 */
  * pid == 0 with FL_PIDFD_EMPTY: returns a new builder handle (an fd with
  * O_CLOEXEC) for a process that does not run yet.  Configure it with
  * fl_pidfd_config() and start it with fl_pidfd_spawn_run().
- * With FL_PIDFD_EMBRYO too, the process is created now and waits: the
- * handle is its pidfd from the start (see fl_pidfd_open(3)); clone errors
- * (-EAGAIN ...) come from this call; -ENOSYS under valgrind.
+ * With FL_PIDFD_EMBRYO too, the process is created now, by the spawn
+ * server (forkless-server(8)) in the server's memory, as a child of the
+ * caller, and waits: the handle is its pidfd from the start (see
+ * fl_pidfd_open(3)); clone errors (-EAGAIN ...) and the server's (-ENOENT:
+ * no server program; -ECONNRESET: it died meanwhile) come from this call.
  * pid > 0 with flags == 0: returns a pidfd for the existing process (pidfd_open(2)).
  *
  * Errors: -EINVAL bad pid/flags combination; -EMFILE, -ENFILE, -ENOMEM;
@@ -136,7 +138,9 @@ enum fl_config_cmd {
  * applied by the embryo during this call (their errors are this call's;
  * -ESRCH if the embryo died); once applied, FL_CONFIG_UNSET of them is
  * -EBUSY.  (numa_node sets affinity, then the policy: if the policy fails,
- * the embryo keeps the new affinity.)
+ * the embryo keeps the new affinity.)  Every key of an embryo killed with
+ * its creating thread, or ended with its spawn server, fails: -EPERM if a
+ * change of credentials ended the server, else -ESRCH.
  */
 int fl_pidfd_config(int fd, unsigned int cmd, const char *key,
 		    const void *value, int aux);
@@ -279,10 +283,12 @@ FL__STATIC_ASSERT(sizeof(struct fl_spawn_args) == FL_SPAWN_ARGS_SIZE_VER1 &&
  * then the actions, closes every fd that no action names (unless
  * FL_SPAWN_INHERIT_FDS or the "inherit_fds" key), sets its signal mask and
  * execs.  The caller is blocked until the exec succeeded or failed; with
- * FL_SPAWN_ASYNC (embryo handles) not at all: path, argv, envp and the
- * actions are copied, but the fds the actions read must stay open (as
- * buffers of asynchronous I/O) until fl_pidfd_spawn_result() no longer
- * returns -EINPROGRESS: until then the child shares the caller's fd table.
+ * FL_SPAWN_ASYNC (embryo handles) not at all: path, argv, envp, the
+ * actions and the fds they name are sent to the spawn server with the
+ * call, so nothing needs to stay open or unchanged after it returns.
+ * An embryo's run fails with -EPERM if the credentials changed since
+ * fl_pidfd_open() (its server ended with them), -ESRCH if the embryo or
+ * its server died.
  *
  * Returns the child's pid; fd (the same number) is now the child's pidfd,
  * O_CLOEXEC.  args->error (if set) is cleared to {0, FL_STAGE_NONE, -1} at
