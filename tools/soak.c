@@ -5,7 +5,8 @@
  *   soak [-n N]      N spawns per front end (default $SOAK_N, else 100000)
  *
  * Runs N spawns of true-static (beside this binary) through fl_spawn, a
- * builder handle, a template, fl_posix_spawn, glibc's posix_spawn in a
+ * builder handle, a builder through the spawn server, a template,
+ * fl_posix_spawn, glibc's posix_spawn in a
  * process that has the LD_PRELOAD shim loaded (this program run again with
  * --shim), embryo runs with FL_SPAWN_ASYNC (without and with a reserve),
  * then N more from 8 threads at once, each rotating over the front ends,
@@ -18,9 +19,11 @@
  *
  * Before the counted run (after a short warm-up of the same shape, so that
  * thread stacks, malloc arenas and the library's caches exist) and after
- * it, it reports the open fds, the RSS and the children left, and fails
- * (exit 1) unless fds and children are the same and the RSS grew less than
- * RSS_SLACK_KB.  The shim process checks the same of itself.  Ends with
+ * it, it reports the open fds, the RSS and the children left (with the
+ * spawn server let go: fl_server_release), and fails (exit 1) unless fds
+ * and children are the same and the RSS grew less than RSS_SLACK_KB; the
+ * server that served the whole run must have as many fds at its end as at
+ * its start.  The shim process checks the same of itself.  Ends with
  * "N passed, N failed" (one check per phase and per measure).
  */
 #define _GNU_SOURCE
@@ -115,8 +118,49 @@ static long count_children(void)
 	return n;
 }
 
+/* The fds of our spawn server (the first forkless-server child), or -1. */
+static long server_fds(void)
+{
+	DIR *d = opendir("/proc");
+	struct dirent *de;
+	long n = -1;
+	pid_t me = getpid();
+
+	while (d && n < 0 && (de = readdir(d))) {
+		char path[300], buf[512], *p;
+		if (de->d_name[0] < '1' || de->d_name[0] > '9')
+			continue;
+		snprintf(path, sizeof(path), "/proc/%s/stat", de->d_name);
+		int fd = open(path, O_RDONLY | O_CLOEXEC);
+		ssize_t k = fd >= 0 ? read(fd, buf, sizeof(buf) - 1) : -1;
+		if (fd >= 0)
+			close(fd);
+		if (k <= 0)
+			continue;
+		buf[k] = 0;
+		p = strrchr(buf, ')');
+		if (!p || atoi(p + 4) != me || !strstr(buf, "(forkless-serve"))
+			continue;
+		snprintf(path, sizeof(path), "/proc/%s/fd", de->d_name);
+		DIR *f = opendir(path);
+		struct dirent *e;
+		n = 0;
+		while (f && (e = readdir(f)))
+			n += e->d_name[0] != '.';
+		if (f)
+			closedir(f);
+	}
+	if (d)
+		closedir(d);
+	return n;
+}
+
+/* The process's own state: with the spawn server let go first (it is
+ * process state; a new one starts on the next use), so that what is left
+ * is the library's. */
 static struct snap snap_take(void)
 {
+	fl_server_release(0);
 	struct snap s = { count_fds(), rss_kb(), count_children() };
 	return s;
 }
@@ -190,7 +234,7 @@ static int do_fl_spawn(void)
 }
 
 /* A builder run; with other_user the child becomes nobody (groups too). */
-static int builder_run(int other_user)
+static int builder_run(int other_user, int server)
 {
 	int fd = fl_pidfd_open(0, FL_PIDFD_EMPTY);
 	gid_t nogroup = 65534;
@@ -198,7 +242,8 @@ static int builder_run(int other_user)
 
 	if (fd < 0)
 		return -1;
-	if (fl_pidfd_set_umask(fd, 022) < 0 ||
+	if ((server && fl_pidfd_config(fd, FL_CONFIG_SET_STRING, "launcher", "server", 0) < 0) ||
+	    fl_pidfd_set_umask(fd, 022) < 0 ||
 	    (other_user && (fl_pidfd_set_groups(fd, &nogroup, 1) < 0 ||
 			    fl_pidfd_set_gid(fd, 65534) < 0 || fl_pidfd_set_uid(fd, 65534) < 0))) {
 		close(fd);
@@ -215,7 +260,13 @@ static int builder_run(int other_user)
 
 static int do_builder(void)
 {
-	return builder_run(0);
+	return builder_run(0, 0);
+}
+
+/* The builder through the spawn server. */
+static int do_server(void)
+{
+	return builder_run(0, 1);
 }
 
 static int tmpl_fd = -1;
@@ -325,7 +376,7 @@ static void *spawner(void *arg)
 	unsigned long k = (unsigned long)(uintptr_t)arg;
 
 	while (atomic_fetch_sub(&race_left, 1) > 0) {
-		int r = k % (NRACE + 1) == NRACE ? builder_run(getuid() == 0)
+		int r = k % (NRACE + 1) == NRACE ? builder_run(getuid() == 0, 0)
 						 : race_fe[k % (NRACE + 1)].fn();
 		if (r < 0)
 			atomic_fetch_add(&race_bad, 1);
@@ -531,6 +582,7 @@ int main(int argc, char **argv)
 	static const struct front_end fe[] = {
 		{ "fl_spawn", do_fl_spawn },
 		{ "builder", do_builder },
+		{ "server", do_server },
 		{ "template", do_template },
 		{ "fl_posix_spawn", do_fl_posix_spawn },
 		{ "embryo_async", do_embryo_async },
@@ -550,6 +602,8 @@ int main(int argc, char **argv)
 	fl_embryo_reserve(0, 0);
 	run_race(WARMUP * THREADS, 1);
 	struct snap before = snap_take();
+	run_phase("embryo_async", do_embryo_async, WARMUP, 1); /* a server again */
+	long srv_before = server_fds();
 
 	for (size_t i = 0; i < nfe; i++)
 		run_phase(fe[i].name, fe[i].fn, n, 0);
@@ -560,6 +614,10 @@ int main(int argc, char **argv)
 	shim_phase(n);
 	run_race(n, 0);
 
+	/* the server of the whole run kept no fd of the requests it served */
+	long srv_after = server_fds();
+	printf("spawn server: fds %ld -> %ld\n", srv_before, srv_after);
+	check(srv_before > 0 && srv_after == srv_before, "spawn server: fds flat");
 	snap_check("soak process", before, snap_take());
 	close(tmpl_fd);
 	printf("soak: %.1f s in all\n", now() - t0);
