@@ -30,18 +30,9 @@ static const char *true_static(void)
 	return true_path;
 }
 
-/* valgrind aborts on an embryo's clone flags, so the library refuses them there */
-/* Embryos live in the spawn server, which valgrind does not trace
- * (--trace-children=no): they run under valgrind too. */
-static void need_embryos(void)
-{
-}
-
 static int emb_open(void)
 {
 	int fd = fl_pidfd_open(0, FL_PIDFD_EMPTY | FL_PIDFD_EMBRYO);
-	if (fd == -ENOSYS && fl_test_valgrind())
-		fl_test_skip("valgrind aborts on an embryo's clone flags: refused with ENOSYS");
 	if (fd < 0)
 		fl_test_fail(__FILE__, __LINE__, "embryo open: %s", strerror(-fd));
 	return fd;
@@ -185,7 +176,6 @@ HELPER(embryo_pdeathsig)
 
 TEST(embryo_poll_reports_only_exit_after_run)
 {
-	need_embryos();
 	int fd = emb_open();
 	struct pollfd p = { .fd = fd, .events = POLLIN };
 	ASSERT_EQ(poll(&p, 1, 100), 0); /* exists, but has not run nor exited */
@@ -211,7 +201,6 @@ TEST(embryo_poll_reports_only_exit_after_run)
 
 TEST(embryo_kill_before_start_is_esrch_and_embryo_survives)
 {
-	need_embryos();
 	int fd = emb_open();
 	pid_t pid = fd_pid(fd);
 	ASSERT_GT(pid, 0);
@@ -235,7 +224,6 @@ TEST(embryo_kill_before_start_is_esrch_and_embryo_survives)
 
 TEST(embryo_close_before_start_is_swept)
 {
-	need_embryos();
 	int fd = emb_open();
 	pid_t pid = fd_pid(fd);
 	ASSERT_GT(pid, 0);
@@ -298,7 +286,6 @@ static void check_orphans_die(const char *how)
 
 TEST(embryo_dies_when_creator_exits)
 {
-	need_embryos();
 	check_orphans_die("_exit");
 	check_orphans_die("exit");
 }
@@ -342,7 +329,6 @@ static void *spawner(void *p)
 
 TEST_TIMEOUT(embryo_8_threads_async_spawns, 120)
 {
-	need_embryos();
 	pthread_t t[8];
 	spawns_per_thread = fl_test_valgrind() ? 50 : 1000;
 	true_static(); /* its path is computed once, here: not thread-safe */
@@ -360,7 +346,6 @@ TEST_TIMEOUT(embryo_8_threads_async_spawns, 120)
 
 TEST(embryo_eager_config_errors_are_config_errors)
 {
-	need_embryos();
 	int fd = emb_open();
 	ASSERT_EQ(fl_pidfd_set_cwd(fd, "/nonexistent-forkless/dir"), -ENOENT);
 	cpu_set_t set;
@@ -381,7 +366,6 @@ TEST(embryo_eager_config_errors_are_config_errors)
 
 TEST(embryo_eager_cwd_applies_and_cannot_be_unset)
 {
-	need_embryos();
 	const char *dir = fl_test_tmpdir();
 	int fd = emb_open();
 	ASSERT_EQ(fl_pidfd_set_cwd(fd, dir), 0);
@@ -407,7 +391,6 @@ TEST(embryo_eager_cwd_applies_and_cannot_be_unset)
 
 TEST(embryo_exec_error_async_reports_stage)
 {
-	need_embryos();
 	int fd = emb_open();
 	pid_t pid = fd_pid(fd);
 	char *argv[] = { "missing", NULL };
@@ -428,7 +411,6 @@ TEST(embryo_exec_error_async_reports_stage)
 
 TEST(embryo_exec_error_sync_reports_stage)
 {
-	need_embryos();
 	int fd = emb_open();
 	char *argv[] = { "missing", NULL };
 	struct fl_error e = { 0, 0, 0 };
@@ -448,7 +430,6 @@ TEST(embryo_exec_error_sync_reports_stage)
 
 TEST(embryo_spawn_result_einval_ebadf)
 {
-	need_embryos();
 	struct fl_error e = { 0, 0, 0 };
 	/* a plain builder */
 	int fd = fl_pidfd_open(0, FL_PIDFD_EMPTY);
@@ -487,7 +468,6 @@ TEST(embryo_spawn_result_einval_ebadf)
 
 TEST(embryo_async_flag_on_plain_builder_is_einval)
 {
-	need_embryos();
 	int fd = fl_pidfd_open(0, FL_PIDFD_EMPTY);
 	ASSERT_GE(fd, 0);
 	char *argv[] = { "true", NULL };
@@ -525,7 +505,6 @@ static void *forker(void *p)
 
 TEST_TIMEOUT(embryo_fork_in_other_thread, 60)
 {
-	need_embryos();
 	pthread_t t;
 	int n = fl_test_valgrind() ? 30 : 300;
 	char *argv[] = { "true", NULL };
@@ -596,7 +575,6 @@ HELPER(embryo_exec_thread)
 
 TEST(embryo_dies_when_creator_thread_dies_in_exec)
 {
-	need_embryos();
 	int out;
 	pid_t h = fl_test_helper("embryo_exec_thread", NULL, &out);
 	char buf[64];
@@ -644,7 +622,6 @@ static void *stormer(void *p)
 
 TEST_TIMEOUT(embryo_signal_storm, 90)
 {
-	need_embryos();
 	struct sigaction sa = { .sa_handler = storm_handler }; /* no SA_RESTART */
 	sigemptyset(&sa.sa_mask);
 	ASSERT_EQ(sigaction(SIGUSR1, &sa, NULL), 0);
@@ -697,7 +674,6 @@ TEST_TIMEOUT(embryo_signal_storm, 90)
 
 TEST(embryo_child_has_no_death_signal_of_its_own)
 {
-	need_embryos();
 	int fd = emb_open(), st;
 	char *out = fl_test_run_handle(fd, "embryo_pdeathsig", NULL, &st);
 	ASSERT_EQ(st, 0);
@@ -734,7 +710,6 @@ TEST(embryo_child_has_no_death_signal_of_its_own)
 
 TEST(embryo_child_sees_only_0_1_2_and_action_targets)
 {
-	need_embryos();
 	int keep = open("/dev/null", O_RDONLY);   /* inheritable, not named */
 	int named = open("/dev/null", O_RDONLY | O_CLOEXEC);
 	int other = emb_open(); /* another embryo's handle, open meanwhile */
@@ -774,7 +749,6 @@ TEST(embryo_child_sees_only_0_1_2_and_action_targets)
 
 TEST(embryo_async_copies_its_inputs)
 {
-	need_embryos();
 	int fd = emb_open();
 	size_t len = 1 << 16;
 	char *buf = malloc(len);
@@ -823,7 +797,6 @@ TEST(embryo_async_copies_its_inputs)
  * right after that, the child has its own copy and the pipe reaches EOF. */
 TEST(embryo_async_caller_closes_action_fds_once_the_outcome_is_known)
 {
-	need_embryos();
 	int n = fl_test_valgrind() ? 5 : 50;
 	for (int i = 0; i < n; i++) {
 		int fd = emb_open();
@@ -851,7 +824,6 @@ TEST(embryo_async_caller_closes_action_fds_once_the_outcome_is_known)
  * argv) must stay valid until it has exec'd. */
 TEST(embryo_async_handle_closed_at_once)
 {
-	need_embryos();
 	int n = fl_test_valgrind() ? 10 : 200;
 	static char *argv[2000];
 	static char strs[2000][16];
@@ -901,21 +873,9 @@ TEST(embryo_async_handle_closed_at_once)
 
 #include "seccomp.h"
 
-/* The reserve's nursery clones with the stubs of src/sys_clone.S; without
- * them (i386, other architectures) fl_embryo_reserve(n > 0) is -ENOSYS. */
-static void need_reserve_stubs(void)
-{
-#if !defined(__x86_64__) && !defined(__aarch64__)
-	fl_test_skip("no clone stubs on this architecture: the reserve is -ENOSYS");
-#endif
-}
-
 static void need_reserve(unsigned int n)
 {
-	need_reserve_stubs();
 	int r = fl_embryo_reserve(n, 0);
-	if (r == -ENOSYS && fl_test_valgrind())
-		fl_test_skip("valgrind aborts on an embryo's clone flags: refused with ENOSYS");
 	if (r < 0)
 		fl_test_fail(__FILE__, __LINE__, "fl_embryo_reserve(%u): %s", n, strerror(-r));
 }
@@ -1001,7 +961,6 @@ TEST(reserve_arguments_are_checked)
  */
 TEST_TIMEOUT(reserve_hands_out_spares_made_by_the_server, 60)
 {
-	need_embryos();
 	need_reserve(3);
 	ASSERT_EQ(count_children(), 4); /* ready when fl_embryo_reserve returned */
 	int fds[3];
@@ -1027,8 +986,6 @@ TEST_TIMEOUT(reserve_hands_out_spares_made_by_the_server, 60)
  * the child; the child's cwd from an eager key is the spare's own. */
 TEST(reserve_spares_see_new_fds_and_take_eager_config)
 {
-	need_reserve_stubs();
-	need_embryos();
 	need_reserve(2);
 	int fd = emb_open(), st;
 	ASSERT_EQ(fl_pidfd_set_cwd(fd, fl_test_tmpdir()), 0); /* done by the spare now */
@@ -1055,8 +1012,6 @@ TEST(reserve_spares_see_new_fds_and_take_eager_config)
  */
 TEST(reserve_ends_when_credentials_change)
 {
-	need_reserve_stubs();
-	need_embryos();
 	if (geteuid() != 0)
 		SKIP("needs root to drop privileges");
 	pid_t c = fork(); /* the test drops privileges in a child of its own */
@@ -1103,7 +1058,6 @@ static void *make_reserve(void *p)
 /* The reserve is the process's: it outlives the thread that made it. */
 TEST(reserve_outlives_its_thread)
 {
-	need_embryos();
 	pthread_t t;
 	void *r;
 	ASSERT_EQ(pthread_create(&t, NULL, make_reserve, NULL), 0);
@@ -1120,8 +1074,6 @@ TEST(reserve_outlives_its_thread)
 /* A fork child has no reserve: the spares are its parent's children. */
 TEST(reserve_not_used_by_a_fork_child)
 {
-	need_reserve_stubs();
-	need_embryos();
 	need_reserve(2);
 	pid_t c = fork();
 	ASSERT_GE(c, 0);
@@ -1151,8 +1103,6 @@ TEST(reserve_not_used_by_a_fork_child)
  * its spares with clone() anyway. */
 TEST(reserve_works_with_clone3_refused)
 {
-	need_reserve_stubs();
-	need_embryos();
 	struct fl_sc_rule r[] = { { SYS_clone3, ENOSYS, 0, 0 } };
 	fl_sc_install(r, 1);
 	need_reserve(2);
@@ -1165,8 +1115,6 @@ TEST(reserve_works_with_clone3_refused)
 
 TEST_TIMEOUT(reserve_8_threads_async_spawns, 120)
 {
-	need_reserve_stubs();
-	need_embryos();
 	need_reserve(8);
 	pthread_t t[8];
 	spawns_per_thread = 300;
@@ -1204,8 +1152,6 @@ HELPER(reserve_exec_self)
 
 TEST_TIMEOUT(reserve_and_embryos_exit_when_the_caller_execs, 30)
 {
-	need_reserve_stubs();
-	need_embryos();
 	if (syscall(SYS_kcmp, getpid(), getpid(), KCMP_VM, 0, 0) != 0)
 		SKIP("kcmp(2) is not available: a caller's exec goes unnoticed");
 	int out;
@@ -1279,7 +1225,6 @@ HELPER(embryo_leader_exits)
 /* The exec check must not take a leader that called pthread_exit for an exec. */
 TEST_TIMEOUT(embryo_survives_leader_thread_exit, 30)
 {
-	need_embryos();
 	char *s = fl_test_helper_output("embryo_leader_exits", NULL);
 	ASSERT_STREQ(s, "0\n");
 	free(s);
@@ -1311,7 +1256,6 @@ static void *rescuer(void *p)
  */
 TEST(embryo_async_returns_while_child_is_held_before_exec)
 {
-	need_embryos();
 	char fifo[4200];
 	snprintf(fifo, sizeof(fifo), "%s/held.fifo", fl_test_tmpdir());
 	ASSERT_EQ(mkfifo(fifo, 0600), 0);

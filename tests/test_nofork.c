@@ -210,8 +210,7 @@ static void every_front_end(void)
 	run_posix();
 	run_shim();
 	run_tool();
-	if (!fl_test_valgrind())
-		run_embryos();
+	run_embryos(); /* in the server: under valgrind too */
 }
 
 TEST_TIMEOUT(no_front_end_forks_clone3_refused, 60)
