@@ -820,7 +820,9 @@ static void job_submit(struct job *j)
 	}
 }
 
-static void do_spawn(struct msg *q)
+/* Run request q: a spawn, or embryo m's run (m then is the job's: its
+ * socket and stack go with it). */
+static void do_run(struct msg *q, struct emb *m)
 {
 	struct job *j;
 	int r;
@@ -830,24 +832,12 @@ static void do_spawn(struct msg *q)
 		q->reply = -1;
 		return;
 	}
-	job_run(j);
-}
-
-static void do_emb_run(struct msg *q, struct emb *m)
-{
-	struct job *j;
-	int r;
-
-	if ((r = job_new(q, &j)) < 0) {
-		reply(q->reply, r, 0, NULL, -1);
-		q->reply = -1;
-		return;
+	if (m) {
+		emb_unlink(m);
+		j->emb = m;
+		if (j->spec.set & FL__SET_CGROUP)
+			j->spec.mode &= ~FL__MODE_IN_CGROUP; /* it joins by cgroup.procs */
 	}
-	/* the embryo is the job's now: its ctl and stack go with it */
-	emb_unlink(m);
-	j->emb = m;
-	if (j->spec.set & FL__SET_CGROUP)
-		j->spec.mode &= ~FL__MODE_IN_CGROUP; /* it joins by cgroup.procs */
 	job_run(j);
 }
 
@@ -867,7 +857,7 @@ static void handle(struct msg *q)
 
 	switch (q->h.type) {
 	case FL__W_SPAWN:
-		do_spawn(q);
+		do_run(q, NULL);
 		return;
 	case FL__W_EMB_OPEN:
 		for (m = embs; m && !m->spare; m = m->next)
@@ -905,7 +895,7 @@ static void handle(struct msg *q)
 			q->reply = -1;
 			return;
 		}
-		do_emb_run(q, m);
+		do_run(q, m);
 		return;
 	case FL__W_RESERVE:
 		if (q->h.op < 0 || q->h.op > FL_EMBRYO_RESERVE_MAX) {
