@@ -160,7 +160,7 @@ static void thr_exit(void *unused)
 		next = m->tnext;
 		if (m->creator != me)
 			continue;
-		fl__sys4(__NR_pidfd_send_signal, m->pidfd, SIGKILL, NULL, 0);
+		fl__kill_child(m->pidfd, SIGKILL);
 		__atomic_store_n(&m->dead, ESRCH, __ATOMIC_RELEASE);
 		*m->tprev = m->tnext;
 		if (m->tnext)
@@ -210,7 +210,7 @@ static void emb_release(struct emb *m)
 {
 	thr_unlink(m);
 	if (!m->started) {
-		fl__sys4(__NR_pidfd_send_signal, m->pidfd, SIGKILL, NULL, 0);
+		fl__kill_child(m->pidfd, SIGKILL);
 		reap_pidfd(m->pidfd);
 	}
 	if (m->reply >= 0)
@@ -241,7 +241,7 @@ static int open_embryo(void)
 	r = fl__handle_add(fd, &b->h, FL__H_EMBRYO, m->pid, builder_free);
 	if (r < 0) {
 		b->emb = NULL;
-		fl__sys4(__NR_pidfd_send_signal, fd, SIGKILL, NULL, 0);
+		fl__kill_child(fd, SIGKILL);
 		reap_pidfd(fd);
 		close(fd);
 		close(m->pidfd);

@@ -4,6 +4,7 @@
  */
 #define _GNU_SOURCE
 #include <errno.h>
+#include <signal.h>
 #include <fcntl.h>
 #include <pthread.h>
 #include <stdio.h>
@@ -76,6 +77,24 @@ bool fl__fd_is_pidfd(int fd, pid_t *ret_pid)
 		*ret_pid = pid > 0 ? pid : 0;
 	}
 	return p != NULL;
+}
+
+/*
+ * Signal the process of pidfd, a child of ours the library made (never
+ * reaped by us yet): pidfd_send_signal, or where that is refused (seccomp,
+ * valgrind) kill() of the pid its fdinfo names, which is exact for a child
+ * nobody reaped.  0 or -errno.
+ */
+int fl__kill_child(int pidfd, int sig)
+{
+	long r = fl__sys4(__NR_pidfd_send_signal, pidfd, sig, NULL, 0);
+	pid_t pid = 0;
+
+	if (r != -ENOSYS)
+		return (int)r;
+	if (!fl__fd_is_pidfd(pidfd, &pid) || pid <= 0)
+		return pid == 0 ? -ESRCH : -EBADF;
+	return kill(pid, sig) < 0 ? -errno : 0;
 }
 
 /*

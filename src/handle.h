@@ -96,6 +96,10 @@ bool fl__fd_is_pidfd(int fd, pid_t *ret_pid);
 /* At exit: release the entries no call uses (for leak checkers). */
 void fl__handle_cleanup(void);
 
+/* Signal pidfd's process, a child of ours not yet reaped (kill() of its
+ * pid where pidfd_send_signal is refused).  0 or -errno. */
+int fl__kill_child(int pidfd, int sig);
+
 /* Let go of every entry whose fd the program closed. */
 void fl__handle_sweep(void);
 

@@ -162,7 +162,7 @@ static void reap_fd(int pidfd)
 static void spare_add(struct srv *v, pid_t pid, int pidfd, int epoch)
 {
 	if (epoch < v->epoch) { /* ended by the server already */
-		fl__sys4(__NR_pidfd_send_signal, pidfd, SIGKILL, NULL, 0);
+		fl__kill_child(pidfd, SIGKILL);
 		reap_fd(pidfd);
 		return;
 	}
@@ -170,7 +170,7 @@ static void spare_add(struct srv *v, pid_t pid, int pidfd, int epoch)
 		size_t c = v->cap ? 2 * v->cap : 8;
 		struct spare *p = realloc(v->spares, c * sizeof(*p));
 		if (!p) { /* it cannot be handed out; end it */
-			fl__sys4(__NR_pidfd_send_signal, pidfd, SIGKILL, NULL, 0);
+			fl__kill_child(pidfd, SIGKILL);
 			reap_fd(pidfd);
 			return;
 		}
@@ -243,7 +243,7 @@ static void reap_later(int pidfd)
  * more) reaped when it ends by itself. */
 static void end_process(int pidfd)
 {
-	if (fl__sys4(__NR_pidfd_send_signal, pidfd, SIGKILL, NULL, 0) == 0)
+	if (fl__kill_child(pidfd, SIGKILL) == 0)
 		reap_fd(pidfd);
 	else
 		reap_later(pidfd);
@@ -264,9 +264,9 @@ static void srv_stop(struct srv *v, int why)
 	close(v->sock);
 	v->sock = -1;
 	/* all die at once, then each is reaped */
-	int killed = fl__sys4(__NR_pidfd_send_signal, v->pidfd, SIGKILL, NULL, 0) == 0;
+	int killed = fl__kill_child(v->pidfd, SIGKILL) == 0;
 	for (size_t i = 0; i < v->nspares; i++)
-		fl__sys4(__NR_pidfd_send_signal, v->spares[i].pidfd, SIGKILL, NULL, 0);
+		fl__kill_child(v->spares[i].pidfd, SIGKILL);
 	if (killed)
 		reap_fd(v->pidfd);
 	else
@@ -277,7 +277,7 @@ static void srv_stop(struct srv *v, int why)
 	free(v->spares);
 	v->spares = NULL;
 	v->nspares = v->cap = 0;
-	fl__embryos_gone(v->gen, why, reap_later);
+	fl__embryos_gone(v->gen, why, end_process);
 	if (ndying)
 		watch_start();
 	if (watching)
@@ -441,6 +441,7 @@ static int send_fds(int sock, const void *h, size_t hlen, const void *p, size_t 
 	struct msghdr m = { .msg_iov = iov, .msg_iovlen = plen ? 2 : 1 };
 
 	if (n) {
+		memset(u.b, 0, CMSG_SPACE(sizeof(int) * n)); /* its padding too */
 		m.msg_control = u.b;
 		m.msg_controllen = CMSG_SPACE(sizeof(int) * n);
 		struct cmsghdr *c = CMSG_FIRSTHDR(&m);
@@ -834,7 +835,7 @@ int fl__server_emb_open(int node, unsigned int *ret_gen, pid_t *ret_pid, int *re
 		return 0;
 	}
 	if (fds[0] >= 0) { /* no second pidfd could be had */
-		fl__sys4(__NR_pidfd_send_signal, fds[0], SIGKILL, NULL, 0);
+		fl__kill_child(fds[0], SIGKILL);
 		reap_fd(fds[0]);
 		return -EMFILE;
 	}
@@ -864,7 +865,7 @@ int fl__server_emb_open(int node, unsigned int *ret_gen, pid_t *ret_pid, int *re
 		fd = -ESRCH;
 	}
 	if (fd < 0) {
-		fl__sys4(__NR_pidfd_send_signal, own, SIGKILL, NULL, 0);
+		fl__kill_child(own, SIGKILL);
 		reap_fd(own);
 		return fd;
 	}
@@ -1022,19 +1023,41 @@ FL__EXPORT int fl_server_release(unsigned int flags)
 /* ---- the watcher ------------------------------------------------------- */
 
 /*
- * Sleeps in poll() on each server's pidfd and its wake pipe.  A server
- * that died is reaped with its spares; a privilege change (glibc's set*id
- * broadcast interrupts the poll: EINTR) lets every server of the old
- * credentials go before the program goes on long.
+ * The watcher sleeps in ppoll() on each server's pidfd and its wake pipe.
+ * A server that died is reaped with its spares; a privilege change lets
+ * every server of the old credentials go.  glibc changes the credentials
+ * of a threaded process by making each
+ * thread change its own from the handler of an internal signal
+ * (SIGSETXID, 33), and the thread that asked waits for every thread.  The
+ * watcher keeps that signal blocked (the raw syscall: glibc's sigprocmask
+ * would not) except while it sleeps in ppoll, which takes it atomically:
+ * so a drop wakes it, and the next set*id call the program makes (the next
+ * step of its drop) waits until the servers and spares of the old
+ * credentials are killed and reaped.  It never waits there for a process
+ * it could not kill (those are reaped when they end), and calls nothing
+ * that takes the lock glibc holds meanwhile (its stack list: thread
+ * creation and exit) with the signal blocked.
  */
+#define FL__SIGSETXID 33
+
 static void *watch(void *arg)
 {
+	uint64_t setxid = 1ULL << (FL__SIGSETXID - 1), sleeping = ~setxid;
+
 	(void)arg;
 	pthread_setcancelstate(PTHREAD_CANCEL_DISABLE, NULL);
+	fl__sys4(__NR_rt_sigprocmask, SIG_BLOCK, &setxid, NULL, 8);
 	for (;;) {
 		struct pollfd *p;
 		int *which, n = 0;
+		struct creds now;
 		pthread_mutex_lock(&srv_lock);
+		/* before each sleep too: a set*id signal that came while this
+		 * thread was not in poll (just started, or busy) woke nothing */
+		creds_get(&now);
+		for (int i = 0; i < NSERVERS; i++)
+			if (servers[i].sock >= 0 && !creds_equal(&now, &servers[i].cr))
+				srv_stop(&servers[i], EPERM);
 		p = calloc(1 + NSERVERS + ndying, sizeof(*p));
 		which = calloc(1 + NSERVERS + ndying, sizeof(*which));
 		if (!p || !which) { /* try again soon */
@@ -1062,14 +1085,21 @@ static void *watch(void *arg)
 			pthread_mutex_unlock(&srv_lock);
 			free(p);
 			free(which);
+			/* a thread's exit takes the lock a set*id call holds while
+			 * it waits for every thread's handler: take ours first */
+			fl__sys4(__NR_rt_sigprocmask, SIG_UNBLOCK, &setxid, NULL, 8);
 			return NULL;
 		}
 		pthread_mutex_unlock(&srv_lock);
-		/* the 1 s timeout only backs up a set*id signal that came
-		 * before this thread got into poll (just started, or between
-		 * two waits): the check below runs after every wakeup */
-		int r = poll(p, (nfds_t)n, 1000);
-		struct creds now;
+		/* the 1 s timeout only backs up a set*id signal that lands
+		 * between the check above and this poll: the check below
+		 * runs after every wakeup */
+		struct fl__timespec ts = { 1, 0 };
+		int r = (int)fl__sys5(__NR_ppoll, p, n, &ts, &sleeping, 8);
+		if (r < 0) {
+			errno = -r;
+			r = -1;
+		}
 		pthread_mutex_lock(&srv_lock);
 		creds_get(&now);
 		for (int i = 0; i < NSERVERS; i++)

@@ -376,6 +376,7 @@ static void send_answer(int sock, const struct fl__wrep *w, int *fds, int n)
 	struct msghdr h = { .msg_iov = &iov, .msg_iovlen = 1 };
 
 	if (n > 0) {
+		memset(u.b, 0, sizeof(u.b));
 		h.msg_control = u.b;
 		h.msg_controllen = CMSG_SPACE(sizeof(int) * (size_t)n);
 		struct cmsghdr *c = CMSG_FIRSTHDR(&h);
@@ -517,6 +518,7 @@ static int emb_send(struct emb *m, char cmd, const int *fds, size_t n)
 	struct msghdr h = { .msg_iov = &iov, .msg_iovlen = 1 };
 
 	if (n) {
+		memset(u.b, 0, sizeof(u.b));
 		h.msg_control = u.b;
 		h.msg_controllen = CMSG_SPACE(sizeof(int) * n);
 		struct cmsghdr *c = CMSG_FIRSTHDR(&h);

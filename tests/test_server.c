@@ -938,3 +938,38 @@ TEST(relative_cwd_starts_at_the_callers_cwd)
 	}
 	ASSERT_EQ(chdir(old), 0);
 }
+
+/* A drop by glibc's set*id calls: the watcher thread ends the servers and
+ * spares of the old credentials before the drop's next step returns, so
+ * that none is left when the drop is done (and the watcher's own exit,
+ * with no server left, never deadlocks with the drop). */
+static int drop_after_reserve(void)
+{
+	if (fl_embryo_reserve(3, 0) || fl_pidfd_open(0, FL_PIDFD_EMPTY | FL_PIDFD_EMBRYO) < 0)
+		return 10;
+	drop_to_nobody();
+	struct kid k[64];
+	int n = list_children(k, 64);
+	for (int i = 0; i < n; i++)
+		if (k[i].uid == 0) {
+			fprintf(stderr, "# pid %d uid 0 %s %s\n", k[i].pid, k[i].exe,
+				k[i].live ? "live" : "zombie");
+			return 11;
+		}
+	return 0;
+}
+
+TEST_TIMEOUT(a_drop_leaves_no_process_of_the_old_credentials, 60)
+{
+	if (geteuid() != 0)
+		SKIP("needs root to drop privileges");
+	for (int i = 0; i < 10; i++) {
+		pid_t c = fork();
+		ASSERT_GE(c, 0);
+		if (c == 0)
+			_exit(drop_after_reserve());
+		int st = fl_test_wait(c);
+		ASSERT_TRUE(WIFEXITED(st));
+		ASSERT_EQ(WEXITSTATUS(st), 0);
+	}
+}
