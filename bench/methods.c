@@ -484,7 +484,7 @@ static int drv_call(struct drv *d, const struct drv_req *q, const void *payload,
 static int drv_cond(struct drv *d, int op, double value, double *have)
 {
 	struct drv_req q = { .op = op, .value = value };
-	struct drv_rep r;
+	struct drv_rep r = { 0 }; /* not read back when the driver has it already */
 	int e = *have == value ? 0 : drv_call(d, &q, NULL, &r);
 	if (e == 0 && (e = r.err) == 0)
 		*have = value;
