@@ -76,6 +76,8 @@ struct series {
 static int one_sample(const struct bench_method *m, const struct bench_target *t,
 		      double *lat, double *blk)
 {
+	if (m->sample)
+		return m->sample(t, lat, blk);
 	if (!m->spawn)
 		return bench_driver_sample(m, t, lat, blk);
 	return bench_sample(m->spawn, t, lat, blk);
@@ -161,7 +163,7 @@ static void run_cell(struct bench_report *rep, const struct opts *o, const struc
 		const struct bench_method *m = &bench_methods[i];
 		double setup;
 		int r;
-		if (!listed(o->methods, m->name))
+		if (!listed(o->methods, m->name) || m->inflight_only)
 			continue;
 		if ((r = begin(m, t, &setup)) < 0) {
 			left_out(rep, m, t, sweep, value, unit, r, "setup");
@@ -216,6 +218,8 @@ static void run_cell(struct bench_report *rep, const struct opts *o, const struc
 static int one_round(const struct bench_method *m, const struct bench_target *t, int k,
 		     int total, struct bench_round *r)
 {
+	if (m->round)
+		return m->round(t, k, total, r);
 	if (!m->spawn)
 		return bench_driver_round(m, t, k, total, r);
 	bench_round(m->spawn, t, k, total, r);
@@ -521,6 +525,27 @@ static void cleanup_targets(void)
 
 /* ---- main -------------------------------------------------------------- */
 
+/* This program and its drivers are linked statically, so the library cannot
+ * find forkless-server beside itself: unless FORKLESS_SERVER says where it
+ * is, use the one next to this executable (a build tree); else the
+ * installed one. The drivers inherit it with the environment. */
+static void server_beside(void)
+{
+	char exe[4096], path[4200];
+	const char *env = getenv("FORKLESS_SERVER");
+	if (env && *env)
+		return;
+	ssize_t n = readlink("/proc/self/exe", exe, sizeof(exe) - 1);
+	exe[n > 0 ? n : 0] = 0;
+	char *slash = strrchr(exe, '/');
+	if (!slash)
+		return;
+	*slash = 0;
+	snprintf(path, sizeof(path), "%s/forkless-server", exe);
+	if (access(path, X_OK) == 0)
+		setenv("FORKLESS_SERVER", path, 1);
+}
+
 static const char *const sweep_names[] = { "baseline", "rss", "threads", "fds", "inflight" };
 
 static int usage(FILE *f, int code)
@@ -539,7 +564,8 @@ static int usage(FILE *f, int code)
 		"  --plot DIR       write PNG plots with gnuplot (and their data) to DIR\n"
 		"  --methods LIST   comma list of: fork_exec,vfork_exec,posix_spawn,\n"
 		"                   posix_spawnp,fl_spawn,fl_spawnp,posix_shim,template,\n"
-		"                   template_late,embryo,embryo_async,embryo_reserve\n"
+		"                   template_late,embryo,embryo_async,embryo_reserve,\n"
+		"                   server,server_async,posix_spawn_mt (in-flight only)\n"
 		"                   (posix_spawn, the baseline, is always run)\n"
 		"  --targets LIST   comma list of: true_static,true_dynamic,git_rev_parse\n"
 		"  --sweep LIST     comma list of: baseline,rss,threads,fds,inflight\n");
@@ -679,6 +705,7 @@ int fl_bench_main(int argc, char **argv)
 	if (!check_outputs(&o, json))
 		return 1;
 	bench_devnull = open("/dev/null", O_WRONLY | O_CLOEXEC);
+	server_beside();
 	setup_targets();
 	struct bench_report rep = { 0 };
 	run_all(&rep, &o);

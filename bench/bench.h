@@ -28,6 +28,8 @@ struct bench_target {
 
 typedef pid_t bench_spawn_fn(const struct bench_target *t);
 
+struct bench_round;
+
 /* A way of spawning: returns the child's pid (reaped by the caller) or -errno. */
 struct bench_method {
 	const char *name;
@@ -41,9 +43,19 @@ struct bench_method {
 	 * of setup a real caller pays too (a template's creation), or -errno. */
 	double (*cell_begin)(const struct bench_target *t);
 	void (*cell_end)(void);
+	/* A method that collects its children itself (an event loop on the
+	 * handles, threads): its own sample and in-flight round, timed as
+	 * bench_sample() and bench_round() time the others; a round returns
+	 * 0, or -errno when not one of its spawns could start. */
+	int (*sample)(const struct bench_target *t, double *lat, double *blk);
+	int (*round)(const struct bench_target *t, int k, int total, struct bench_round *ret);
+	bool inflight_only; /* a reference for the in-flight cells only */
 };
 
 extern const struct bench_method bench_methods[];
+/* server_async: handles readable (the child exited) whose outcome was still
+ * -EINPROGRESS; fl_pidfd_spawn_result(3) says there are none. */
+extern int bench_early_exits;
 extern const size_t bench_nmethods;
 extern int bench_devnull; /* the child's stdout */
 
@@ -129,6 +141,13 @@ struct bench_result {
 	double spawns_ratio;  /* spawns_per_s / posix_spawn's, same cell */
 	const char *skip; /* condition skipped: why */
 	const char *note; /* measured, but not quite as asked: how */
+};
+
+/* A figure checked against its goal (the summary's targets section). */
+struct bench_goal {
+	char what[40], target[32], cell[32];
+	double value, limit;
+	bool at_most, met;
 };
 
 struct bench_report {

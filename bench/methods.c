@@ -9,6 +9,9 @@
 #define _GNU_SOURCE
 #include <errno.h>
 #include <fcntl.h>
+#include <poll.h>
+#include <pthread.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <string.h>
 #include <spawn.h>
@@ -197,6 +200,233 @@ static pid_t embryo_async_m(const struct bench_target *t)
 	return embryo_run(t, FL_SPAWN_ASYNC);
 }
 
+/* ---- the spawn server ------------------------------------------------------ */
+
+/* A builder run synchronously through the spawn server (launcher=server):
+ * the same work as fl_spawn, the child created by forkless-server with
+ * CLONE_PARENT; returns once the child has exec'd.  The handle is kept
+ * until the bench reaps the child, as for the embryo methods. */
+static pid_t server_m(const struct bench_target *t)
+{
+	struct fl_action a = { .type = FL_ACTION_DUP2, .fd = bench_devnull, .newfd = 1 };
+	struct fl_spawn_args sa = { .path = t->path, .argv = t->argv, .envp = environ,
+				    .actions = &a, .nactions = 1 };
+	int fd = fl_pidfd_open(0, FL_PIDFD_EMPTY);
+	if (fd < 0)
+		return fd;
+	int pid = fl_pidfd_config(fd, FL_CONFIG_SET_STRING, "launcher", "server", 0);
+	if (pid == 0)
+		pid = fl_pidfd_spawn_run(fd, &sa, sizeof(sa));
+	if (pid > 0)
+		bench_hold(pid, fd);
+	else
+		close(fd);
+	return pid;
+}
+
+/*
+ * server_async: an event loop's way.  Each spawn is an embryo (made by the
+ * server) run with FL_SPAWN_ASYNC; the loop sleeps in poll() on the handles
+ * (readable once the child has exited), asks fl_pidfd_spawn_result() for the
+ * outcome, reaps the child and closes the handle.  Blocked time is the time
+ * inside the library: fl_pidfd_open + fl_pidfd_spawn_run + the
+ * fl_pidfd_spawn_result call; sleeping in poll() is the loop's idle time and
+ * reaping is not counted for any method.
+ */
+static pid_t server_async_start(const struct bench_target *t, int *fd)
+{
+	struct fl_action a = { .type = FL_ACTION_DUP2, .fd = bench_devnull, .newfd = 1 };
+	struct fl_spawn_args sa = { .flags = FL_SPAWN_ASYNC, .path = t->path, .argv = t->argv,
+				    .envp = environ, .actions = &a, .nactions = 1 };
+	if ((*fd = fl_pidfd_open(0, FL_PIDFD_EMPTY | FL_PIDFD_EMBRYO)) < 0)
+		return *fd;
+	int pid = fl_pidfd_spawn_run(*fd, &sa, sizeof(sa));
+	if (pid < 0)
+		close(*fd);
+	return pid;
+}
+
+int bench_early_exits;
+
+/* The handle is readable: the outcome (timed into *blk), the reap, the
+ * close.  0, or -ECHILD when the run failed or the child did not exit 0.
+ * A readable handle means the child has exited, and fl_pidfd_spawn_result(3)
+ * promises an outcome by then; -EINPROGRESS is counted (reported in the
+ * summary) and the sample failed, the child reaped all the same. */
+static int server_async_collect(int fd, pid_t pid, double *blk)
+{
+	int st = 0;
+	double a = bench_now_us();
+	int r = fl_pidfd_spawn_result(fd, NULL);
+	*blk += bench_now_us() - a;
+	if (r == -EINPROGRESS)
+		bench_early_exits++;
+	if (r == pid || r == -EINPROGRESS) /* a failed run was reaped by the call */
+		while (waitpid(pid, &st, 0) < 0)
+			if (errno != EINTR) {
+				r = -errno;
+				break;
+			}
+	close(fd);
+	return r == pid && WIFEXITED(st) && WEXITSTATUS(st) == 0 ? 0 : -ECHILD;
+}
+
+static int server_async_sample(const struct bench_target *t, double *lat, double *blk)
+{
+	struct pollfd p = { .events = POLLIN };
+	double t0 = bench_now_us();
+	pid_t pid = server_async_start(t, &p.fd);
+	*blk = bench_now_us() - t0;
+	if (pid < 0)
+		return pid;
+	while (poll(&p, 1, -1) < 0 && errno == EINTR)
+		;
+	int r = server_async_collect(p.fd, pid, blk);
+	*lat = bench_now_us() - t0;
+	return r;
+}
+
+/* k runs in flight from this one thread: a new one started as soon as one
+ * is collected. */
+static int server_async_round(const struct bench_target *t, int k, int total,
+			      struct bench_round *ret)
+{
+	struct {
+		int fd, i;
+		pid_t pid;
+	} live[BENCH_ROUND_MAX];
+	struct pollfd p[BENCH_ROUND_MAX];
+	double blk[BENCH_ROUND_MAX];
+	bool ok[BENCH_ROUND_MAX];
+	int started = 0, nlive = 0, err = 0, n = 0;
+
+	memset(ret, 0, sizeof(*ret));
+	if (total > BENCH_ROUND_MAX)
+		total = BENCH_ROUND_MAX;
+	double t0 = bench_now_us();
+	while (started < total || nlive > 0) {
+		while (nlive < k && started < total) {
+			int fd, i = started++;
+			double a = bench_now_us();
+			pid_t pid = server_async_start(t, &fd);
+			blk[i] = bench_now_us() - a;
+			ok[i] = pid > 0;
+			if (pid < 0) {
+				err = err ? err : pid; /* counted; the round goes on */
+				continue;
+			}
+			live[nlive].fd = fd, live[nlive].i = i, live[nlive].pid = pid;
+			nlive++;
+		}
+		if (nlive <= 0)
+			break;
+		for (int i = 0; i < nlive; i++)
+			p[i] = (struct pollfd){ .fd = live[i].fd, .events = POLLIN };
+		if (poll(p, (nfds_t)nlive, -1) < 0) {
+			if (errno == EINTR)
+				continue;
+			return -errno;
+		}
+		for (int i = nlive - 1; i >= 0; i--) /* the last, already seen, fills the gap */
+			if (p[i].revents) {
+				int j = live[i].i;
+				ok[j] = server_async_collect(live[i].fd, live[i].pid, &blk[j]) == 0;
+				live[i] = live[--nlive];
+			}
+	}
+	double s = (bench_now_us() - t0) / 1e6;
+	for (int i = 0; i < started; i++) {
+		if (ok[i])
+			ret->blk[n++] = blk[i];
+		else
+			ret->failed++;
+	}
+	ret->n = n;
+	ret->rate = s > 0 ? n / s : 0;
+	return n == 0 && err ? err : 0;
+}
+
+/* ---- posix_spawn from k threads: the reference for one thread's rate ------- */
+
+/*
+ * k threads, each spawning with posix_spawn and reaping its own child (so
+ * k children in flight), total spawns shared out as they go: what a program
+ * gets from posix_spawn when it spends threads to overlap spawns.  Blocked
+ * is each posix_spawn call, as for posix_spawn's own rows.
+ */
+struct mt_round {
+	const struct bench_target *t;
+	pthread_mutex_t lock;
+	pthread_cond_t cond;
+	bool go;
+	atomic_int left, next, failed;
+	struct bench_round *ret;
+};
+
+static void *mt_thread(void *arg)
+{
+	struct mt_round *m = arg;
+	int st;
+
+	pthread_mutex_lock(&m->lock);
+	while (!m->go)
+		pthread_cond_wait(&m->cond, &m->lock);
+	pthread_mutex_unlock(&m->lock);
+	while (atomic_fetch_sub(&m->left, 1) > 0) {
+		pid_t pid;
+		double a = bench_now_us();
+		int r = posix_spawn(&pid, m->t->path, devnull_actions(), NULL, m->t->argv, environ);
+		double b = bench_now_us();
+		if (r == 0)
+			while ((r = waitpid(pid, &st, 0) < 0 ? errno : 0) == EINTR)
+				;
+		if (r || !WIFEXITED(st) || WEXITSTATUS(st) != 0)
+			atomic_fetch_add(&m->failed, 1);
+		else
+			m->ret->blk[atomic_fetch_add(&m->next, 1)] = b - a;
+	}
+	return NULL;
+}
+
+static int posix_spawn_threads_round(const struct bench_target *t, int k, int total,
+				     struct bench_round *ret)
+{
+	struct mt_round m = { .t = t, .ret = ret, .lock = PTHREAD_MUTEX_INITIALIZER,
+			      .cond = PTHREAD_COND_INITIALIZER };
+	pthread_t th[BENCH_ROUND_MAX];
+	pthread_attr_t attr;
+	int n = 0, e = 0;
+
+	memset(ret, 0, sizeof(*ret));
+	if (total > BENCH_ROUND_MAX)
+		total = BENCH_ROUND_MAX;
+	devnull_actions(); /* made before the threads share it */
+	atomic_init(&m.left, total);
+	atomic_init(&m.next, 0);
+	atomic_init(&m.failed, 0);
+	if (k > BENCH_ROUND_MAX)
+		k = BENCH_ROUND_MAX;
+	pthread_attr_init(&attr);
+	pthread_attr_setstacksize(&attr, 256u << 10); /* posix_spawn brings its own */
+	while (n < k && (e = pthread_create(&th[n], &attr, mt_thread, &m)) == 0)
+		n++;
+	pthread_attr_destroy(&attr);
+	if (n < k) /* those made go, with nothing to do */
+		atomic_store(&m.left, 0);
+	pthread_mutex_lock(&m.lock);
+	m.go = true;
+	pthread_cond_broadcast(&m.cond);
+	pthread_mutex_unlock(&m.lock);
+	double t0 = bench_now_us(); /* threads made: only the spawns are timed */
+	for (int i = 0; i < n; i++)
+		pthread_join(th[i], NULL);
+	double s = (bench_now_us() - t0) / 1e6;
+	ret->n = atomic_load(&m.next);
+	ret->failed = atomic_load(&m.failed);
+	ret->rate = s > 0 ? ret->n / s : 0;
+	return n < k ? -e : 0;
+}
+
 static pid_t fl_spawn_m(const struct bench_target *t)
 {
 	struct fl_action a = { .type = FL_ACTION_DUP2, .fd = bench_devnull, .newfd = 1 };
@@ -254,7 +484,7 @@ static int drv_call(struct drv *d, const struct drv_req *q, const void *payload,
 static int drv_cond(struct drv *d, int op, double value, double *have)
 {
 	struct drv_req q = { .op = op, .value = value };
-	struct drv_rep r;
+	struct drv_rep r = { 0 }; /* not read back when the driver has it already */
 	int e = *have == value ? 0 : drv_call(d, &q, NULL, &r);
 	if (e == 0 && (e = r.err) == 0)
 		*have = value;
@@ -423,10 +653,21 @@ const struct bench_method bench_methods[] = {
 	  .cell_end = template_late_end,
 	  .about = "the template made at each cell's start (fds sweep: numbered above the open fds)" },
 	{ .name = "embryo", .spawn = embryo_m,
-	  .about = "forkless embryo: fl_pidfd_open(EMBRYO) + run, waits for the exec" },
+	  .about = "forkless embryo (made by the spawn server): fl_pidfd_open(EMBRYO) + run, "
+		   "waits for the exec" },
 	{ .name = "embryo_async", .spawn = embryo_async_m,
-	  .about = "forkless embryo run with FL_SPAWN_ASYNC: returns once released" },
+	  .about = "forkless embryo (made by the spawn server) run with FL_SPAWN_ASYNC: "
+		   "returns once released" },
 	{ .name = "embryo_reserve", .driver = "bench-reserve",
-	  .about = "embryo_async in a program that keeps fl_embryo_reserve(4): made ahead" },
+	  .about = "embryo_async in a program that keeps fl_embryo_reserve(4): spares made "
+		   "ahead by the spawn server" },
+	{ .name = "server", .spawn = server_m,
+	  .about = "forkless builder with launcher=server: the spawn server creates the "
+		   "child, waits for the exec" },
+	{ .name = "server_async", .sample = server_async_sample, .round = server_async_round,
+	  .about = "embryos run with FL_SPAWN_ASYNC from one thread's poll() loop, outcome by "
+		   "fl_pidfd_spawn_result, reaped" },
+	{ .name = "posix_spawn_mt", .round = posix_spawn_threads_round, .inflight_only = true,
+	  .about = "posix_spawn() + waitpid() in each of k threads (in-flight cells only)" },
 };
 const size_t bench_nmethods = sizeof(bench_methods) / sizeof(bench_methods[0]);

@@ -63,6 +63,120 @@ static const struct bench_result *find(const struct bench_report *rep, const cha
 	return hit;
 }
 
+/* ---- the spawn server's targets ----------------------------------------- */
+
+/* The row of method in the cell (target, sweep, value), or NULL. */
+static const struct bench_result *cell(const struct bench_report *rep, const char *method,
+				       const char *target, const char *sweep, double value)
+{
+	for (size_t i = 0; i < rep->n; i++) {
+		const struct bench_result *r = &rep->r[i];
+		if (!r->skip && !strcmp(r->method, method) && !strcmp(r->target, target) &&
+		    !strcmp(r->sweep, sweep) && r->value == value && r->samples > 0)
+			return r;
+	}
+	return NULL;
+}
+
+/* The highest spawns/s of method over the in-flight cells of target. */
+static const struct bench_result *best_rate(const struct bench_report *rep, const char *method,
+					    const char *target)
+{
+	const struct bench_result *best = NULL;
+	for (size_t i = 0; i < rep->n; i++) {
+		const struct bench_result *r = &rep->r[i];
+		if (!r->skip && !strcmp(r->method, method) && !strcmp(r->target, target) &&
+		    !strcmp(r->sweep, "inflight") && (!best || r->spawns_per_s > best->spawns_per_s))
+			best = r;
+	}
+	return best;
+}
+
+/* One figure against its goal, printed and kept for the JSON. */
+static struct bench_goal goals[64];
+static size_t ngoals;
+
+static void goal(const char *what, const char *target, const char *cell_name, double value,
+		 double limit, bool at_most, const char *detail)
+{
+	bool met = at_most ? value <= limit : value >= limit;
+	printf("  %-26s %-13s %-22s %7.3f  (%s %.2f: %s)  %s\n", what, target, cell_name, value,
+	       at_most ? "<=" : ">=", limit, met ? "met" : "missed", detail);
+	if (ngoals < sizeof(goals) / sizeof(goals[0])) {
+		struct bench_goal *g = &goals[ngoals++];
+		snprintf(g->what, sizeof(g->what), "%s", what);
+		snprintf(g->target, sizeof(g->target), "%s", target);
+		snprintf(g->cell, sizeof(g->cell), "%s", cell_name);
+		g->value = value, g->limit = limit, g->at_most = at_most, g->met = met;
+	}
+}
+
+/* The spawn server's targets, from the cells measured (each ratio within
+ * one run; the throughput goal compares best rates over the in-flight
+ * cells, as it is stated). */
+static void report_targets(const struct bench_report *rep)
+{
+	char name[64], detail[160];
+	bool head = false;
+
+	ngoals = 0;
+	for (size_t i = 0; i < rep->n; i++) {
+		const struct bench_result *r = &rep->r[i], *f, *p, *b;
+		if (r->skip || r->samples == 0)
+			continue;
+		if (!head && (!strcmp(r->method, "server") || !strcmp(r->method, "server_async"))) {
+			printf("\n== spawn server targets (figure, target, cell, value, goal)\n");
+			head = true;
+		}
+		/* sync latency: server over fl_spawn, in every cell both ran
+		 * one at a time (the in-flight cells are throughput) */
+		if (!strcmp(r->method, "server") && strcmp(r->sweep, "inflight") &&
+		    (f = cell(rep, "fl_spawn", r->target, r->sweep, r->value))) {
+			if (!strcmp(r->unit, "bytes"))
+				snprintf(name, sizeof(name), "%s %g GiB", r->sweep, r->value / (1 << 30));
+			else
+				snprintf(name, sizeof(name), "%s %g", r->sweep, r->value);
+			snprintf(detail, sizeof(detail), "%.1f / %.1f us", r->median_us, f->median_us);
+			goal("sync latency/fl_spawn", r->target, strcmp(r->sweep, "baseline") ? name
+						: "baseline", r->median_us / f->median_us, 1.15, true, detail);
+		}
+		/* caller-blocked per spawn, 4 in flight, against posix_spawn's */
+		if (!strcmp(r->method, "server_async") && !strcmp(r->sweep, "inflight") &&
+		    r->value == 4 && (p = cell(rep, "posix_spawn", r->target, "inflight", 4)) &&
+		    p->blocked_us > 0) {
+			snprintf(detail, sizeof(detail), "%.1f / %.1f us", r->blocked_us, p->blocked_us);
+			goal("blocked/posix_spawn", r->target, "4 in flight", r->blocked_us / p->blocked_us,
+			     0.10, true, detail);
+		}
+		/* one thread's rate against posix_spawn's best, from one
+		 * thread (k children) or from k threads; once per target */
+		if (!strcmp(r->method, "server_async") && !strcmp(r->sweep, "inflight") &&
+		    r == best_rate(rep, "server_async", r->target)) {
+			const struct bench_result *ps = best_rate(rep, "posix_spawn", r->target);
+			const struct bench_result *mt = best_rate(rep, "posix_spawn_mt", r->target);
+			b = mt && (!ps || mt->spawns_per_s > ps->spawns_per_s) ? mt : ps;
+			if (!b)
+				continue;
+			snprintf(name, sizeof(name), "best of 1..8 in flight");
+			snprintf(detail, sizeof(detail), "%.0f/s at %g vs %s %.0f/s at %g", r->spawns_per_s,
+				 r->value, b->method, b->spawns_per_s, b->value);
+			goal("spawns/s/best posix_spawn", r->target, name, r->spawns_per_s / b->spawns_per_s,
+			     0.95, false, detail);
+			if ((p = cell(rep, "posix_spawn", r->target, "inflight", 1))) {
+				snprintf(detail, sizeof(detail), "%.0f/s vs %.0f/s; %ld CPUs (a goal where "
+					 "spawns run in parallel)", r->spawns_per_s, p->spawns_per_s,
+					 sysconf(_SC_NPROCESSORS_ONLN));
+				goal("spawns/s/sequential", r->target, name,
+				     r->spawns_per_s / p->spawns_per_s, 1.8, false, detail);
+			}
+		}
+	}
+	if (bench_early_exits)
+		printf("  note: %d server_async handles were readable (the child had exited) while "
+		       "fl_pidfd_spawn_result still said -EINPROGRESS; counted as failed\n",
+		       bench_early_exits);
+}
+
 /* Per sweep and method: the largest condition's figure over the smallest's. */
 void report_summary(const struct bench_report *rep)
 {
@@ -104,6 +218,7 @@ void report_summary(const struct bench_report *rep)
 	size_t failed = 0;
 	for (size_t i = 0; i < rep->n; i++)
 		failed += rep->r[i].skip ? 0 : (size_t)rep->r[i].failed;
+	report_targets(rep);
 	if (failed)
 		printf("\n== %zu samples failed (column fail): not in the figures\n", failed);
 }
@@ -182,7 +297,18 @@ int report_json(const struct bench_report *rep, int fd, bool quick)
 		}
 		fprintf(f, "}%s\n", i + 1 < rep->n ? "," : "");
 	}
-	fprintf(f, "  ]\n}\n");
+	fprintf(f, "  ],\n  \"targets\": [\n");
+	for (size_t i = 0; i < ngoals; i++) {
+		const struct bench_goal *g = &goals[i];
+		fprintf(f, "    {");
+		json_str(f, "figure", g->what, ", ");
+		json_str(f, "target", g->target, ", ");
+		json_str(f, "cell", g->cell, ", ");
+		fprintf(f, "\"value\": %.4f, \"goal\": \"%s %.2f\", \"met\": %s}%s\n", g->value,
+			g->at_most ? "<=" : ">=", g->limit, g->met ? "true" : "false",
+			i + 1 < ngoals ? "," : "");
+	}
+	fprintf(f, "  ],\n  \"early_exits\": %d\n}\n", bench_early_exits);
 	return fclose(f) == 0 ? 0 : -1;
 }
 
@@ -191,18 +317,20 @@ int report_json(const struct bench_report *rep, int fd, bool quick)
 struct plot {
 	const char *sweep, *file, *title, *xlabel, *ylabel;
 	double xscale;
-	bool rate;
+	bool rate, blocked; /* the figure: spawns/s, blocked, else median latency */
 };
 
 static const struct plot plots[] = {
 	{ "rss", "latency-vs-rss", "spawn latency vs parent resident memory", "parent RSS (GiB)",
-	  "median latency (us)", 1.0 / (1024.0 * 1024 * 1024), false },
+	  "median latency (us)", 1.0 / (1024.0 * 1024 * 1024), false, false },
 	{ "threads", "latency-vs-threads", "spawn latency vs busy threads in the parent",
-	  "busy threads", "median latency (us)", 1, false },
+	  "busy threads", "median latency (us)", 1, false, false },
 	{ "fds", "latency-vs-fds", "spawn latency vs open fds in the parent", "open fds",
-	  "median latency (us)", 1, false },
+	  "median latency (us)", 1, false, false },
 	{ "inflight", "throughput-vs-inflight", "throughput vs spawns in flight (one caller thread)",
-	  "children in flight", "spawns/s", 1, true },
+	  "children in flight", "spawns/s", 1, true, false },
+	{ "inflight", "blocked-vs-inflight", "caller blocked per spawn vs spawns in flight",
+	  "children in flight", "median blocked per spawn (us)", 1, false, true },
 };
 
 /* Write DIR/NAME.dat (one block per method) and plot it; 1 if there was data. */
@@ -236,7 +364,8 @@ static int plot_one(const struct bench_report *rep, const char *dir, const struc
 			if (!rows)
 				fprintf(f, "# %s\n", r->method);
 			fprintf(f, "%g %g %g %g\n", r->value * p->xscale,
-				p->rate ? r->spawns_per_s : r->median_us, r->p10_us, r->p90_us);
+				p->rate ? r->spawns_per_s : p->blocked ? r->blocked_us : r->median_us,
+				p->blocked ? r->blocked_us : r->p10_us, p->blocked ? r->blocked_us : r->p90_us);
 			rows++;
 		}
 		if (!rows)
