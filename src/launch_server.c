@@ -33,6 +33,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <linux/futex.h>
 #include <linux/capability.h>
 #include <poll.h>
 #include <pthread.h>
@@ -95,6 +96,7 @@ static pid_t srv_owner;  /* the process whose servers these are */
 static unsigned int gen_next = 1;
 static int watch_wake[2] = { -1, -1 };
 static int watching;
+static int watch_ready; /* futex: the watcher holds SIGSETXID */
 static pthread_cond_t watch_gone = PTHREAD_COND_INITIALIZER;
 
 /* ---- credentials ------------------------------------------------------- */
@@ -260,17 +262,19 @@ static void srv_stop(struct srv *v, int why)
 {
 	if (v->sock < 0)
 		return;
-	drain(v);
+	/* the server first, so that it makes no spare after the notices are
+	 * read: dead, every notice it sent is in our queue */
+	if (fl__kill_child(v->pidfd, SIGKILL) == 0) {
+		for (size_t i = 0; i < v->nspares; i++)
+			fl__kill_child(v->spares[i].pidfd, SIGKILL);
+		reap_fd(v->pidfd);
+		drain(v);
+	} else {
+		drain(v); /* not ours to kill any more: EOF ends it */
+		reap_later(v->pidfd);
+	}
 	close(v->sock);
 	v->sock = -1;
-	/* all die at once, then each is reaped */
-	int killed = fl__kill_child(v->pidfd, SIGKILL) == 0;
-	for (size_t i = 0; i < v->nspares; i++)
-		fl__kill_child(v->spares[i].pidfd, SIGKILL);
-	if (killed)
-		reap_fd(v->pidfd);
-	else
-		reap_later(v->pidfd);
 	v->pidfd = -1;
 	for (size_t i = 0; i < v->nspares; i++)
 		end_process(v->spares[i].pidfd);
@@ -302,10 +306,15 @@ static void watch_start(void)
 	pthread_attr_init(&a);
 	pthread_attr_setdetachstate(&a, PTHREAD_CREATE_DETACHED);
 	pthread_attr_setstacksize(&a, 64 * 1024);
+	__atomic_store_n(&watch_ready, 0, __ATOMIC_RELAXED);
 	if (pthread_create(&t, &a, watch, NULL) == 0)
 		watching = 1;
 	pthread_attr_destroy(&a);
 	pthread_sigmask(SIG_SETMASK, &old, NULL);
+	/* until it holds glibc's set*id signal: a drop right after this call
+	 * must find it there (it takes no lock before) */
+	while (watching && !__atomic_load_n(&watch_ready, __ATOMIC_ACQUIRE))
+		fl__sys6(__NR_futex, (long)&watch_ready, FUTEX_WAIT_PRIVATE, 0, 0, 0, 0);
 }
 
 /* Start server v for node; a failure's step in *ret_err (if not NULL). */
@@ -858,6 +867,8 @@ int fl__server_emb_open(int node, unsigned int *ret_gen, pid_t *ret_pid, int *re
 	if (own < 0)
 		return -ESRCH;
 	int fd = (int)fl__sys2(__NR_pidfd_open, w.pid, 0);
+	if (fd == -ENOSYS) /* refused (valgrind): a copy of ours, the same open file */
+		fd = (fd = fcntl(own, F_DUPFD_CLOEXEC, 3)) < 0 ? -errno : fd;
 	siginfo_t si = { 0 };
 	if (fd >= 0 && (waitid((idtype_t)P_PIDFD, (id_t)own, &si, WEXITED | WNOHANG | WNOWAIT) < 0 ||
 			si.si_pid != 0)) {
@@ -1040,6 +1051,10 @@ FL__EXPORT int fl_server_release(unsigned int flags)
  */
 #define FL__SIGSETXID 33
 
+static struct pollfd *watch_p; /* the watcher's poll set (srv_lock) */
+static int *watch_which;
+static size_t watch_cap;
+
 static void *watch(void *arg)
 {
 	uint64_t setxid = 1ULL << (FL__SIGSETXID - 1), sleeping = ~setxid;
@@ -1047,9 +1062,12 @@ static void *watch(void *arg)
 	(void)arg;
 	pthread_setcancelstate(PTHREAD_CANCEL_DISABLE, NULL);
 	fl__sys4(__NR_rt_sigprocmask, SIG_BLOCK, &setxid, NULL, 8);
+	__atomic_store_n(&watch_ready, 1, __ATOMIC_RELEASE);
+	fl__sys6(__NR_futex, (long)&watch_ready, FUTEX_WAKE_PRIVATE, 1, 0, 0, 0);
 	for (;;) {
 		struct pollfd *p;
 		int *which, n = 0;
+		size_t want;
 		struct creds now;
 		pthread_mutex_lock(&srv_lock);
 		/* before each sleep too: a set*id signal that came while this
@@ -1058,15 +1076,26 @@ static void *watch(void *arg)
 		for (int i = 0; i < NSERVERS; i++)
 			if (servers[i].sock >= 0 && !creds_equal(&now, &servers[i].cr))
 				srv_stop(&servers[i], EPERM);
-		p = calloc(1 + NSERVERS + ndying, sizeof(*p));
-		which = calloc(1 + NSERVERS + ndying, sizeof(*which));
-		if (!p || !which) { /* try again soon */
+		/* kept in globals: a fork child (which has no watcher) must not
+		 * find memory only this thread's stack pointed to */
+		want = 1 + NSERVERS + ndying;
+		if (want > watch_cap) {
+			struct pollfd *np = realloc(watch_p, want * sizeof(*np));
+			if (np)
+				watch_p = np;
+			int *nw = np ? realloc(watch_which, want * sizeof(*nw)) : NULL;
+			if (nw) {
+				watch_which = nw;
+				watch_cap = want;
+			}
+		}
+		if (want > watch_cap) { /* no memory: try again soon */
 			pthread_mutex_unlock(&srv_lock);
-			free(p);
-			free(which);
 			usleep(10000);
 			continue;
 		}
+		p = watch_p;
+		which = watch_which;
 		p[n++] = (struct pollfd){ watch_wake[0], POLLIN, 0 };
 		for (int i = 0; i < NSERVERS; i++)
 			if (servers[i].sock >= 0 && srv_owner == getpid()) {
@@ -1083,8 +1112,6 @@ static void *watch(void *arg)
 			watching = 0;
 			pthread_cond_broadcast(&watch_gone);
 			pthread_mutex_unlock(&srv_lock);
-			free(p);
-			free(which);
 			/* a thread's exit takes the lock a set*id call holds while
 			 * it waits for every thread's handler: take ours first */
 			fl__sys4(__NR_rt_sigprocmask, SIG_UNBLOCK, &setxid, NULL, 8);
@@ -1122,8 +1149,6 @@ static void *watch(void *arg)
 		while (read(watch_wake[0], c, sizeof(c)) > 0)
 			;
 		pthread_mutex_unlock(&srv_lock);
-		free(p);
-		free(which);
 	}
 	return NULL;
 }
