@@ -262,11 +262,12 @@ static void srv_stop(struct srv *v, int why)
 {
 	if (v->sock < 0)
 		return;
-	/* the server first, so that it makes no spare after the notices are
-	 * read: dead, every notice it sent is in our queue */
-	if (fl__kill_child(v->pidfd, SIGKILL) == 0) {
-		for (size_t i = 0; i < v->nspares; i++)
-			fl__kill_child(v->spares[i].pidfd, SIGKILL);
+	/* EOF first: the server ends what it is doing (a spare it is making
+	 * gets its notice out) and exits; then every notice it sent is in our
+	 * queue.  One that does not exit at once is killed. */
+	struct pollfd p = { v->pidfd, POLLIN, 0 };
+	shutdown(v->sock, SHUT_WR);
+	if (poll(&p, 1, 200) == 1 || fl__kill_child(v->pidfd, SIGKILL) == 0) {
 		reap_fd(v->pidfd);
 		drain(v);
 	} else {
@@ -734,6 +735,16 @@ static int req_make(struct req *q, const struct fl__spec *s, uint32_t eager)
 		t->nice = nice;
 		t->set |= FL__SET_NICE;
 	}
+	if (!(t->set & (FL__SET_SCHED | FL__SET_SCHEDPARAM))) { /* the server's is SCHED_BATCH */
+		struct sched_param sp;
+		int pol = sched_getscheduler(0);
+		if (pol >= 0 && sched_getparam(0, &sp) == 0) {
+			t->sched_policy = pol & ~SCHED_RESET_ON_FORK;
+			t->sched_priority = sp.sched_priority;
+			t->set |= FL__SET_SCHED;
+		}
+	}
+
 	for (int i = 0; i < FL__RLIM_MAX; i++) {
 		if (t->rlimit_set & (1u << i))
 			continue;
@@ -820,17 +831,60 @@ int fl__server_spawn(struct fl__spec *s, int node, int *ret_pidfd, struct fl_err
 /*
  * A new embryo: its server's generation, pid, the handle (a pidfd) and the
  * library's own pidfd of it, a separate open file (so that closing the
- * handle is all it takes for an epoll set to forget it).  A spare's own
- * pidfd came with the server's notice; its handle is opened here, and is
- * exact: the spare is alive after the open, so the pid was still its own.
+ * handle is all it takes for an epoll set to forget it).  A spare of the
+ * reserve is taken here, without a round trip: its own pidfd came with the
+ * server's notice, the server is told (in order, before any request about
+ * it), and the handle is opened here, exact because the spare is alive
+ * after the open, so the pid was still its own.  Without one, the server
+ * makes an embryo now.
  */
 int fl__server_emb_open(int node, unsigned int *ret_gen, pid_t *ret_pid, int *ret_fd,
 			int *ret_own)
 {
 	struct fl__wreq h = { .type = FL__W_EMB_OPEN };
 	struct fl__wrep w;
-	int rs, fds[2], r;
+	struct srv *v;
+	struct spare sp = { 0, -1, 0 };
+	int rs, fds[2], r, cs;
 
+	pthread_setcancelstate(PTHREAD_CANCEL_DISABLE, &cs);
+	pthread_mutex_lock(&srv_lock);
+	if (srv_get(node, &v, NULL) == 0) {
+		drain(v);
+		if (v->nspares > 0) {
+			struct fl__wreq t = { .magic = FL__WIRE_MAGIC, .type = FL__W_EMB_TAKE,
+					      .spec_size = sizeof(struct fl__spec) };
+			sp = v->spares[--v->nspares];
+			t.pid = sp.pid;
+			if (send_fds(v->sock, &t, sizeof(t), NULL, 0, NULL, 0) < 0) {
+				v->spares[v->nspares++] = sp; /* the server is gone: the next request sees it */
+				sp.pidfd = -1;
+			}
+			*ret_gen = v->gen;
+		}
+	}
+	pthread_mutex_unlock(&srv_lock);
+	pthread_setcancelstate(cs, NULL);
+	if (sp.pidfd >= 0) {
+		int fd = (int)fl__sys2(__NR_pidfd_open, sp.pid, 0);
+		if (fd == -ENOSYS) /* refused (valgrind): a copy of ours, the same open file */
+			fd = (fd = fcntl(sp.pidfd, F_DUPFD_CLOEXEC, 3)) < 0 ? -errno : fd;
+		siginfo_t si = { 0 };
+		if (fd >= 0 && (waitid((idtype_t)P_PIDFD, (id_t)sp.pidfd, &si,
+				       WEXITED | WNOHANG | WNOWAIT) < 0 || si.si_pid != 0)) {
+			close(fd); /* it died meanwhile: the pid may be another's */
+			fd = -ESRCH;
+		}
+		if (fd < 0) {
+			fl__kill_child(sp.pidfd, SIGKILL);
+			reap_fd(sp.pidfd);
+			return fd;
+		}
+		*ret_pid = sp.pid;
+		*ret_fd = fd;
+		*ret_own = sp.pidfd;
+		return 0;
+	}
 	if ((r = request(node, 0, &h, NULL, 0, NULL, 0, &rs, ret_gen, NULL)) < 0)
 		return r;
 	if ((r = recv_reply2(rs, &w, fds, 0)) < 0)
@@ -846,44 +900,8 @@ int fl__server_emb_open(int node, unsigned int *ret_gen, pid_t *ret_pid, int *re
 	if (fds[0] >= 0) { /* no second pidfd could be had */
 		fl__kill_child(fds[0], SIGKILL);
 		reap_fd(fds[0]);
-		return -EMFILE;
 	}
-	/* a spare */
-	int own = -1, cs;
-	pthread_setcancelstate(PTHREAD_CANCEL_DISABLE, &cs);
-	pthread_mutex_lock(&srv_lock);
-	struct srv *v = &servers[node + 1];
-	if (v->sock >= 0 && v->gen == *ret_gen) {
-		drain(v);
-		for (size_t i = 0; i < v->nspares; i++)
-			if (v->spares[i].pid == w.pid) {
-				own = v->spares[i].pidfd;
-				v->spares[i] = v->spares[--v->nspares];
-				break;
-			}
-	}
-	pthread_mutex_unlock(&srv_lock);
-	pthread_setcancelstate(cs, NULL);
-	if (own < 0)
-		return -ESRCH;
-	int fd = (int)fl__sys2(__NR_pidfd_open, w.pid, 0);
-	if (fd == -ENOSYS) /* refused (valgrind): a copy of ours, the same open file */
-		fd = (fd = fcntl(own, F_DUPFD_CLOEXEC, 3)) < 0 ? -errno : fd;
-	siginfo_t si = { 0 };
-	if (fd >= 0 && (waitid((idtype_t)P_PIDFD, (id_t)own, &si, WEXITED | WNOHANG | WNOWAIT) < 0 ||
-			si.si_pid != 0)) {
-		close(fd); /* it died meanwhile: the pid may be another's */
-		fd = -ESRCH;
-	}
-	if (fd < 0) {
-		fl__kill_child(own, SIGKILL);
-		reap_fd(own);
-		return fd;
-	}
-	*ret_pid = w.pid;
-	*ret_fd = fd;
-	*ret_own = own;
-	return 0;
+	return -EMFILE;
 }
 
 int fl__server_emb_op(int node, unsigned int gen, pid_t pid, int op, const void *p, size_t len,

@@ -861,17 +861,14 @@ static void handle(struct msg *q)
 	case FL__W_SPAWN:
 		do_run(q, NULL);
 		return;
-	case FL__W_EMB_OPEN:
-		for (m = embs; m && !m->spare; m = m->next)
-			;
-		if (m) {
+	case FL__W_EMB_TAKE: /* the caller took a spare (it has its pidfd): no answer */
+		if ((m = emb_find(q->h.pid)) && m->spare) {
 			m->spare = 0;
 			nspares--;
-			reply(q->reply, 0, m->pid, NULL, -1); /* the caller has its pidfd */
-			q->reply = -1;
 			spares_fill();
-			return;
 		}
+		return;
+	case FL__W_EMB_OPEN: /* a new one: the spares are the caller's to take */
 		if ((r = emb_new(&m)) < 0) {
 			reply(q->reply, (int)r, 0, NULL, -1);
 		} else {
@@ -924,6 +921,13 @@ int main(void)
 	int one = 1;
 
 	caller = getppid();
+	/* a batch task's wakeup does not preempt the running one: a request
+	 * never takes the caller's CPU from it (each child gets the caller's
+	 * policy back, which the request carries) */
+	if (sched_getscheduler(0) == SCHED_OTHER) {
+		struct sched_param sp = { 0 };
+		sched_setscheduler(0, SCHED_BATCH, &sp);
+	}
 	my_uid = getuid();
 	my_gid = getgid();
 	/* no SIGPIPE disposition of ours: children would inherit an ignored

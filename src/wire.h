@@ -9,8 +9,10 @@
  * caller fds the spec names, in fdmap order).  More than FL__WIRE_FDS_MAX
  * fds go on in FL__W_MORE messages sent right after, under the same lock.
  * The server answers once, on the reply socket: struct fl__wrep with the
- * child's pidfd (FL__W_SPAWN, FL__W_EMB_OPEN) and the pidfds of the spares
- * it made since its last reply, their pids after the header.
+ * child's pidfd (FL__W_SPAWN, FL__W_EMB_OPEN).  Each spare it makes is told
+ * by a notice on the main socket with the spare's pidfd; the caller hands
+ * spares out itself and says so (FL__W_EMB_TAKE, no answer), so that
+ * taking one costs it no round trip.
  * The kernel adds SCM_CREDENTIALS to every message (SO_PASSCRED on the
  * server's end); a request from anyone but the caller, with credentials
  * other than the server's, is refused and ends the server.
@@ -34,6 +36,7 @@ enum {
 	FL__W_EMB_RUN,   /* embryo pid runs the spec: reply after exec or failure */
 	FL__W_RESERVE,   /* keep op spares ready */
 	FL__W_MORE,      /* more fds of the request before */
+	FL__W_EMB_TAKE,  /* the caller took spare pid (no reply socket, no answer) */
 };
 
 /* fl__wreq.flags */
