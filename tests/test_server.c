@@ -979,7 +979,7 @@ TEST_TIMEOUT(a_drop_leaves_no_process_of_the_old_credentials, 60)
 }
 
 /* The server is pristine: exec'd, its socket its only fd, an empty
- * environment, no signal ignored, blocked or caught, cwd "/". */
+ * environment, no signal ignored or blocked, cwd "/". */
 TEST(server_is_pristine)
 {
 	int st;
@@ -1013,13 +1013,14 @@ TEST(server_is_pristine)
 	snprintf(p, sizeof(p), "/proc/%d/status", s);
 	FILE *sf = fopen(p, "re");
 	ASSERT_TRUE(sf != NULL);
+	/* what a child could inherit (caught ones are reset by CLONE_CLEAR_SIGHAND
+	 * or the executor, and a sanitizer runtime catches some) */
 	int quiet = 0;
 	while (fgets(line, sizeof(line), sf))
 		quiet += !strcmp(line, "SigIgn:\t0000000000000000\n") ||
-			 !strcmp(line, "SigBlk:\t0000000000000000\n") ||
-			 !strcmp(line, "SigCgt:\t0000000000000000\n");
+			 !strcmp(line, "SigBlk:\t0000000000000000\n");
 	fclose(sf);
-	ASSERT_EQ(quiet, 3);
+	ASSERT_EQ(quiet, 2);
 	snprintf(p, sizeof(p), "/proc/%d/cwd", s);
 	ssize_t n = readlink(p, link, sizeof(link) - 1);
 	ASSERT_EQ(n, 1);
