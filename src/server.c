@@ -682,7 +682,7 @@ static void start_embryo(struct job *j)
 	m->e.run_spec = &j->spec;
 	m->e.nsrc = 0;
 	m->e.arg = j->arg;
-	j->spec.mode |= FL__MODE_EMBRYO | clone_mode();
+	j->spec.mode |= clone_mode();
 	for (size_t i = 0; i < j->nfds && r == 0; i += FL__WIRE_FDS_MAX) {
 		size_t k = j->nfds - i < FL__WIRE_FDS_MAX ? j->nfds - i : FL__WIRE_FDS_MAX;
 		r = emb_send(m, FL__EMB_FDS, j->fds + i, k);

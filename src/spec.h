@@ -53,7 +53,6 @@ enum {
 	FL__MODE_INHERIT_FDS = 1u << 3,     /* keep every non-CLOEXEC fd */
 	FL__MODE_ERRPIPE = 1u << 4,         /* memory not shared: report via errfd */
 	FL__MODE_EXECFD_INHERIT = 1u << 5,  /* a script by fd: the interpreter reads /dev/fd/N */
-	FL__MODE_EMBRYO = 1u << 6,          /* run by an embryo: clear its SIGKILL death signal */
 	FL__MODE_FAR_FDS = 1u << 7,         /* copy below near_limit, take the far fds by pidfd_getfd */
 	FL__MODE_REMAP = 1u << 8,           /* a server child: put remap_src[] at the caller's numbers */
 };

@@ -162,12 +162,5 @@ static inline long fl__sys6(long n, long a, long b, long c, long d, long e, long
  */
 long fl__clone3_run(struct fl__clone_args *args, unsigned long size,
 		    int (*fn)(void *), void *arg);
-/*
- * fl__clone_run - the same with the classic clone(flags, stack_top, ptid,
- * ctid, tls = 0), which seccomp profiles that refuse clone3 still allow.
- * Async-signal-safe: the nursery calls it.
- */
-long fl__clone_run(unsigned long flags, void *stack_top, int *ptid, int *ctid,
-		   int (*fn)(void *), void *arg);
 
 #endif /* FL_SYS_H */

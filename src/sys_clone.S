@@ -9,18 +9,14 @@
  * long fl__clone3_run(struct clone_args *args, size_t size,
  *                     int (*fn)(void *), void *arg);
  *
- * fl__clone_run does the same with the classic clone() (for the embryo
- * nursery, which must work where seccomp refuses clone3).  fn and arg travel
- * on the child's new stack:
- *
- * long fl__clone_run(unsigned long flags, void *stack_top, int *ptid,
- *                    int *ctid, int (*fn)(void *), void *arg);
+ * (Where clone3 is refused the callers use clone(2): the vfork launcher
+ * its own way, the spawn server glibc's clone().)
  *
  * Control-flow protection: a -fcf-protection build (__CET__) marks this
  * object with the same x86 feature property as the compiled ones, so the
  * linker keeps IBT and SHSTK for the library (it ANDs the property of every
  * object; one unmarked object would switch CET off for the whole process),
- * and each entry starts with endbr64.  Both stubs are shadow-stack clean:
+ * and the entry starts with endbr64.  The stub is shadow-stack clean:
  * the caller returns from the frame it called, the child calls fn on its
  * own stack and never returns.
  */
@@ -57,29 +53,6 @@ fl__clone3_run:
 1:	ret
 	.cfi_endproc
 	.size fl__clone3_run, .-fl__clone3_run
-
-	.globl fl__clone_run
-	.hidden fl__clone_run
-	.type fl__clone_run, @function
-fl__clone_run:
-	.cfi_startproc
-	FL_ENDBR
-	and $-16, %rsi
-	sub $16, %rsi
-	mov %r8, (%rsi)		/* fn */
-	mov %r9, 8(%rsi)	/* arg */
-	mov %rcx, %r10		/* ctid: clone(flags, stack, ptid, ctid, tls) */
-	xor %r8d, %r8d		/* tls */
-	mov $56, %eax		/* __NR_clone */
-	syscall
-	test %rax, %rax
-	jnz 2f
-	pop %r8			/* fn */
-	pop %r9			/* arg */
-	jmp .Lchild_x86
-2:	ret
-	.cfi_endproc
-	.size fl__clone_run, .-fl__clone_run
 #elif defined(__aarch64__)
 	.text
 	.globl fl__clone3_run
@@ -101,21 +74,6 @@ fl__clone3_run:
 	brk #0
 1:	ret
 	.size fl__clone3_run, .-fl__clone3_run
-
-	.globl fl__clone_run
-	.hidden fl__clone_run
-	.type fl__clone_run, %function
-fl__clone_run:
-	and x1, x1, #-16
-	mov x9, x4		/* fn */
-	mov x10, x5		/* arg */
-	mov x4, x3		/* ctid: clone(flags, stack, ptid, tls, ctid) here */
-	mov x3, xzr		/* tls */
-	mov x8, #220		/* __NR_clone */
-	svc #0
-	cbz x0, .Lchild_a64
-	ret
-	.size fl__clone_run, .-fl__clone_run
 #endif
 	.section .note.GNU-stack,"",%progbits
 
