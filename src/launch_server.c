@@ -537,6 +537,15 @@ static int recv_reply2(int rs, struct fl__wrep *w, int fds[2], int nonblock)
 	while ((n = recvmsg(rs, &h, MSG_CMSG_CLOEXEC | (nonblock ? MSG_DONTWAIT : 0))) < 0 &&
 	       errno == EINTR)
 		;
+	if (n == 0 && nonblock) {
+		/* A nonblocking SEQPACKET recvmsg that finds the queue empty
+		 * and then the peer closed says EOF, even when the answer
+		 * arrived in between (the server sends, then closes).  The
+		 * send came before the close: look once more. */
+		h.msg_controllen = sizeof(u.b);
+		while ((n = recvmsg(rs, &h, MSG_CMSG_CLOEXEC | MSG_DONTWAIT)) < 0 && errno == EINTR)
+			;
+	}
 	if (n < 0 && errno == EAGAIN)
 		return -EAGAIN;
 	close(rs);

@@ -10,7 +10,7 @@
  * and CLONE_CHILD_CLEARTID, and waits, as a vfork parent does, until its
  * tid clears: it exec'd or died, the moment the vfork launcher's caller
  * would wake; then the report (in our memory) goes back.  A child that
- * takes longer than FAST_MS (200 ms) is left to a worker thread, so that one that
+ * takes longer than FAST_MS (20 ms) is left to a worker thread, so that one that
  * blocks before exec stalls nobody else (a worker per such child).  The
  * child runs the library's child executor (child.c) on the request's
  * spec; its first step puts the request's fds at the caller's numbers.
@@ -42,7 +42,7 @@
 #define SOCK 3
 #define STACK_SIZE (64 * 1024)
 #define MSG_MAX (sizeof(struct fl__wreq) + FL__WIRE_INLINE_MAX)
-#define FAST_MS 200 /* a child not at exec by then is waited for by a worker */
+#define FAST_MS 20 /* a child not at exec by then is waited for by a worker */
 
 /* A child on its way to exec (a spawn or an embryo's run). */
 struct job {
