@@ -601,7 +601,7 @@ static int request(int node, unsigned int gen, struct fl__wreq *h, const void *p
 			r = -EPERM; /* its server is gone: credentials changed, or it died */
 			break;
 		}
-		h->flags = 0;
+		h->flags &= FL__W_LIMITS;
 		r = send_request(v, h, p, len, fds, nfds, ret_reply);
 		if ((r == -EPIPE || r == -ECONNRESET || r == -ECONNREFUSED) && tries == 0 && !gen) {
 			srv_stop(v, ESRCH);
@@ -694,7 +694,59 @@ static int add_inherited(struct fl__wfd **map, int **fds, size_t *n, size_t *cap
 	return r;
 }
 
+/* Whether the server can read our rlimits in /proc/PID/limits (it sees
+ * the /proc we see: same mount namespace, same credentials). */
+static bool proc_limits(void)
+{
+	static int known; /* 1: yes, 2: no */
+	int k = __atomic_load_n(&known, __ATOMIC_RELAXED);
+
+	if (k == 0) {
+		int fd = open("/proc/self/limits", O_RDONLY | O_CLOEXEC);
+		k = fd >= 0 ? 1 : 2;
+		if (fd >= 0)
+			close(fd);
+		__atomic_store_n(&known, k, __ATOMIC_RELAXED);
+	}
+	return k == 1;
+}
+
+/* This thread's nice value and scheduling policy into t (the server's is
+ * SCHED_BATCH): one sched_getattr, or the three calls it replaces. */
+static void sched_now(struct fl__spec *t)
+{
+	struct fl__sched_attr a = { 0 };
+	bool want = !(t->set & (FL__SET_SCHED | FL__SET_SCHEDPARAM));
+
+	if (fl__sys4(__NR_sched_getattr, 0, &a, sizeof(a), 0) == 0) {
+		t->nice = a.sched_nice;
+		t->set |= FL__SET_NICE;
+		if (want) {
+			t->sched_policy = (int)a.sched_policy;
+			t->sched_priority = (int)a.sched_priority;
+			t->set |= FL__SET_SCHED;
+		}
+		return;
+	}
+	errno = 0;
+	int nice = getpriority(PRIO_PROCESS, 0);
+	if (errno == 0) {
+		t->nice = nice;
+		t->set |= FL__SET_NICE;
+	}
+	if (want) {
+		struct sched_param sp;
+		int pol = sched_getscheduler(0);
+		if (pol >= 0 && sched_getparam(0, &sp) == 0) {
+			t->sched_policy = pol & ~SCHED_RESET_ON_FORK;
+			t->sched_priority = sp.sched_priority;
+			t->set |= FL__SET_SCHED;
+		}
+	}
+}
+
 struct req {
+	uint32_t flags; /* FL__W_LIMITS */
 	struct fl__spec s;
 	struct fl__wfd *map;
 	int *fds;
@@ -738,27 +790,17 @@ static int req_make(struct req *q, const struct fl__spec *s, uint32_t eager)
 		read_status(&um, &t->sigignore);
 	}
 	t->set |= FL__SET_UMASK;
-	errno = 0;
-	int nice = getpriority(PRIO_PROCESS, 0);
-	if (errno == 0) {
-		t->nice = nice;
-		t->set |= FL__SET_NICE;
-	}
-	if (!(t->set & (FL__SET_SCHED | FL__SET_SCHEDPARAM))) { /* the server's is SCHED_BATCH */
-		struct sched_param sp;
-		int pol = sched_getscheduler(0);
-		if (pol >= 0 && sched_getparam(0, &sp) == 0) {
-			t->sched_policy = pol & ~SCHED_RESET_ON_FORK;
-			t->sched_priority = sp.sched_priority;
-			t->set |= FL__SET_SCHED;
-		}
-	}
+	sched_now(t);
 
-	for (int i = 0; i < FL__RLIM_MAX; i++) {
-		if (t->rlimit_set & (1u << i))
-			continue;
-		if (fl__sys4(__NR_prlimit64, 0, i, NULL, &t->rlimits[i]) == 0)
-			t->rlimit_set |= 1u << i;
+	if (proc_limits()) {
+		q->flags |= FL__W_LIMITS; /* the server reads them */
+	} else {
+		for (int i = 0; i < FL__RLIM_MAX; i++) {
+			if (t->rlimit_set & (1u << i))
+				continue;
+			if (fl__sys4(__NR_prlimit64, 0, i, NULL, &t->rlimits[i]) == 0)
+				t->rlimit_set |= 1u << i;
+		}
 	}
 	cpu_set_t *mine = NULL;
 	if (!(t->set & FL__SET_AFFINITY) && !(eager & FL__SET_AFFINITY)) {
@@ -819,6 +861,7 @@ int fl__server_spawn(struct fl__spec *s, int node, int *ret_pidfd, struct fl_err
 		req_free(&q);
 		return fail_at(e, -r, FL_STAGE_CONFIG);
 	}
+	h.flags = q.flags;
 	struct fl_error se = { 0, FL_STAGE_NONE, -1 };
 	r = request(node, 0, &h, q.buf, q.len, q.fds, q.nfds, &rs, NULL, &se);
 	req_free(&q);
@@ -858,7 +901,12 @@ int fl__server_emb_open(int node, unsigned int *ret_gen, pid_t *ret_pid, int *re
 
 	pthread_setcancelstate(PTHREAD_CANCEL_DISABLE, &cs);
 	pthread_mutex_lock(&srv_lock);
-	if (srv_get(node, &v, NULL) == 0) {
+	/* no credential check here (the run has its own): a spare of a server
+	 * whose credentials are no longer ours (changed by raw syscalls; a
+	 * glibc set*id call already ended it) fails its run with EPERM */
+	adopt();
+	v = node >= -1 && node < NSERVERS - 1 ? &servers[node + 1] : NULL;
+	if (v && v->sock >= 0) {
 		drain(v);
 		if (v->nspares > 0) {
 			struct fl__wreq t = { .magic = FL__WIRE_MAGIC, .type = FL__W_EMB_TAKE,
@@ -934,8 +982,10 @@ int fl__server_emb_run(int node, unsigned int gen, pid_t pid, const struct fl__s
 	struct req q;
 	int r;
 
-	if ((r = req_make(&q, s, eager)) == 0)
+	if ((r = req_make(&q, s, eager)) == 0) {
+		h.flags = q.flags;
 		r = request(node, gen, &h, q.buf, q.len, q.fds, q.nfds, ret_reply, NULL, NULL);
+	}
 	req_free(&q);
 	return r;
 }

@@ -30,6 +30,7 @@
 #include <sched.h>
 #include <signal.h>
 #include <stdlib.h>
+#include <stdio.h>
 #include <string.h>
 #include <sys/mman.h>
 #include <sys/socket.h>
@@ -82,6 +83,8 @@ static pid_t caller;
 static uid_t my_uid;
 static gid_t my_gid;
 static int no_clone3, no_clear_sighand; /* learned once; read and set with atomics */
+static struct fl__rlimit64 own_limits[FL__RLIM_MAX]; /* ours: each child's to start with */
+static uint32_t own_limits_known;
 
 /* Stacks are kept for reuse: a fresh one costs an mmap, an munmap and
  * its page faults, and every change to this address space shoots down
@@ -192,6 +195,8 @@ static uint32_t clone_mode(void)
 			       __atomic_load_n(&no_clear_sighand, __ATOMIC_RELAXED)
 		       ? 0 : FL__MODE_SIGHAND_CLEARED;
 }
+
+static __attribute__((noreturn)) void quit(void);
 
 /* ---- messages ---------------------------------------------------------- */
 
@@ -558,6 +563,58 @@ static int emb_op(struct emb *m, const struct msg *q)
 
 /* ---- runs: worker threads ---------------------------------------------- */
 
+/* A limit of /proc/PID/limits at q: "unlimited" or a number. */
+static int limit_value(const char *q, uint64_t *v)
+{
+	char *end;
+
+	if (!strncmp(q, "unlimited", 9)) {
+		*v = ~0ULL;
+		return 0;
+	}
+	*v = strtoull(q, &end, 10);
+	return end > q && (*end == ' ' || *end == '\n') ? 0 : -EIO;
+}
+
+/*
+ * The caller's rlimits that the request left to us (FL__W_LIMITS): rlimits
+ * belong to the process, so /proc/CALLER/limits (readable by anyone who
+ * sees the process) has them, and reading it here spares the caller a
+ * prlimit64 per limit.  The kernel's format: a header line, then one line
+ * per limit in RLIMIT_* order, the soft limit at column 26, the hard one
+ * at column 47.  Read now: what the caller has as the request is served.
+ */
+static int caller_limits(struct fl__spec *s)
+{
+	char path[64], buf[4096];
+	ssize_t n;
+	int fd;
+
+	snprintf(path, sizeof(path), "/proc/%d/limits", (int)caller);
+	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) < 0)
+		return -errno;
+	n = read(fd, buf, sizeof(buf) - 1);
+	close(fd);
+	/* a caller that died is not ours any more: its pid may be another's */
+	if (getppid() != caller)
+		quit();
+	if (n <= 0)
+		return n < 0 ? -errno : -EIO;
+	buf[n] = 0;
+	char *line = strchr(buf, '\n'), *end;
+	for (int i = 0; i < FL__RLIM_MAX; i++, line = end) {
+		struct fl__rlimit64 l;
+		if (!line || !(end = strchr(++line, '\n')) || end - line < 48 ||
+		    limit_value(line + 26, &l.cur) < 0 || limit_value(line + 47, &l.max) < 0)
+			return -EIO;
+		if (!(s->rlimit_set & (1u << i))) {
+			s->rlimits[i] = l;
+			s->rlimit_set |= 1u << i;
+		}
+	}
+	return 0;
+}
+
 static void job_free(struct job *j)
 {
 	if (j->pidfd >= 0)
@@ -607,6 +664,15 @@ static int job_new(struct msg *q, struct job **ret)
 		return -ENOMEM;
 	}
 	memcpy(j->src, j->fds, nmap * sizeof(int));
+	if ((q->h.flags & FL__W_LIMITS) && (r = caller_limits(&j->spec)) < 0) {
+		job_free(j);
+		return r;
+	}
+	/* a child starts with our limits: set only those that differ */
+	for (int i = 0; i < FL__RLIM_MAX; i++)
+		if ((own_limits_known & (1u << i)) &&
+		    !memcmp(&j->spec.rlimits[i], &own_limits[i], sizeof(own_limits[i])))
+			j->spec.rlimit_set &= ~(1u << i);
 	j->spec.remap = map;
 	j->spec.remap_src = j->src;
 	j->spec.nremap = nmap;
@@ -928,6 +994,9 @@ int main(void)
 		struct sched_param sp = { 0 };
 		sched_setscheduler(0, SCHED_BATCH, &sp);
 	}
+	for (int i = 0; i < FL__RLIM_MAX; i++)
+		if (fl__sys4(__NR_prlimit64, 0, i, NULL, &own_limits[i]) == 0)
+			own_limits_known |= 1u << i;
 	my_uid = getuid();
 	my_gid = getgid();
 	/* no SIGPIPE disposition of ours: children would inherit an ignored

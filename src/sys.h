@@ -35,6 +35,15 @@
 #ifndef __NR_pidfd_getfd
 #define __NR_pidfd_getfd 438
 #endif
+/* sched_getattr(2)'s struct, its first version (glibc before 2.41 has none) */
+struct fl__sched_attr {
+	uint32_t size;
+	uint32_t sched_policy;
+	uint64_t sched_flags;
+	int32_t sched_nice;
+	uint32_t sched_priority;
+	uint64_t sched_runtime, sched_deadline, sched_period;
+};
 
 #ifndef CLONE_PIDFD
 #define CLONE_PIDFD 0x00001000

@@ -25,7 +25,7 @@
 
 #include "spec.h"
 
-#define FL__WIRE_MAGIC 0x464c5301u /* "FLS" 1 */
+#define FL__WIRE_MAGIC 0x464c5302u /* "FLS" 2 */
 #define FL__WIRE_FDS_MAX 250       /* SCM_MAX_FD is 253 */
 #define FL__WIRE_INLINE_MAX (60 * 1024) /* larger payloads travel in a memfd */
 
@@ -41,6 +41,7 @@ enum {
 
 /* fl__wreq.flags */
 #define FL__W_PAYLOAD_FD 0x1u /* the payload is in a memfd, the first request fd */
+#define FL__W_LIMITS 0x2u     /* the server reads the caller's rlimits (/proc/PID/limits) */
 
 struct fl__wreq {
 	uint32_t magic;

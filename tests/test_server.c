@@ -14,6 +14,7 @@
 #include <pthread.h>
 #include <sched.h>
 #include <signal.h>
+#include <sys/mount.h>
 #include <sys/prctl.h>
 #include <sys/resource.h>
 #include <sys/socket.h>
@@ -298,8 +299,84 @@ TEST(server_child_inherits_the_callers_state_at_the_request)
 	ASSERT_EQ(chdir(old), 0);
 	umask(om);
 	sigaction(SIGUSR2, &osa, NULL);
-	setrlimit(RLIMIT_MSGQUEUE, &orl);
+	ASSERT_EQ(setrlimit(RLIMIT_MSGQUEUE, &orl), 0);
 	setpriority(PRIO_PROCESS, 0, onice); /* root: may lower it again */
+	/* back as they were: the child has them back too (the server leaves a
+	 * limit equal to its own alone) */
+	out = run_server_helper("srv_state", NULL, &st);
+	ASSERT_TRUE(realpath(old, real) != NULL);
+	snprintf(want, sizeof(want), "%s %03o dfl %lld %d\n", real, (unsigned)om,
+		 (long long)orl.rlim_cur, onice);
+	ASSERT_STREQ(out, want);
+	free(out);
+}
+
+/* Where sched_getattr is refused (an old seccomp profile), the nice value
+ * and policy come from the three calls it replaces. */
+TEST(server_child_inherits_nice_with_sched_getattr_refused)
+{
+	struct fl_sc_rule r[] = { { SYS_sched_getattr, ENOSYS, 0, 0 } };
+	fl_sc_install(r, 1);
+	errno = 0;
+	int onice = getpriority(PRIO_PROCESS, 0);
+	ASSERT_EQ(setpriority(PRIO_PROCESS, 0, onice + 2), 0);
+	int st;
+	char *out = run_server_helper("srv_state", NULL, &st);
+	ASSERT_EQ(st, 0);
+	char want[32];
+	snprintf(want, sizeof(want), " %d\n", onice + 2);
+	ASSERT_TRUE(strlen(out) > strlen(want));
+	ASSERT_STREQ(out + strlen(out) - strlen(want), want);
+	free(out);
+	setpriority(PRIO_PROCESS, 0, onice);
+}
+
+/* Without /proc the library reads the rlimits itself and sends them (the
+ * server reads /proc/CALLER/limits otherwise): the same child either way. */
+HELPER(srv_noproc)
+{
+	(void)argc, (void)argv;
+	if (unshare(CLONE_NEWNS) < 0 || mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) < 0 ||
+	    umount2("/proc", MNT_DETACH) < 0)
+		return 3;
+	if (open("/proc/self/limits", O_RDONLY) >= 0)
+		return 4;
+	struct rlimit rl;
+	getrlimit(RLIMIT_MSGQUEUE, &rl);
+	rl.rlim_cur = 4321;
+	if (setrlimit(RLIMIT_MSGQUEUE, &rl) < 0)
+		return 5;
+	umask(026);
+	/* bash: our own binary finds its library through $ORIGIN, which
+	 * needs /proc */
+	int fd = server_builder(), p[2], st = -1;
+	char *av[] = { "bash", "-c", "echo $(umask) $(ulimit -q)", NULL };
+	struct fl_action a = { .type = FL_ACTION_DUP2, .newfd = 1 };
+	struct fl_spawn_args sa = { .path = "/bin/bash", .argv = av, .actions = &a, .nactions = 1 };
+	if (pipe2(p, O_CLOEXEC) < 0)
+		return 6;
+	a.fd = p[1];
+	int pid = fl_pidfd_spawn_run(fd, &sa, sizeof(sa));
+	close(p[1]);
+	if (pid < 0)
+		return 7;
+	char *out = fl_test_slurp(p[0]);
+	if (fl_pidfd_wait(fd, &st, 0) != pid)
+		return 8;
+	printf("%d %s", st, out);
+	return 0;
+}
+
+TEST(server_child_inherits_rlimits_without_proc)
+{
+	int out, st;
+	pid_t h = fl_test_helper("srv_noproc", NULL, &out);
+	char *s = fl_test_slurp(out);
+	st = fl_test_wait(h);
+	ASSERT_TRUE(WIFEXITED(st));
+	ASSERT_EQ(WEXITSTATUS(st), 0);
+	ASSERT_STREQ(s, "0 0026 4321\n");
+	free(s);
 }
 
 /* ---- the environment variable: every front end, the shim too ------------ */
