@@ -126,6 +126,52 @@ static void creds_get(struct creds *c)
 	c->seccomp = prctl(PR_GET_SECCOMP, 0, 0, 0, 0);
 }
 
+/* Credentials from /proc/PID/status text, the same as creds_get would
+ * give; -1 if a line is missing. */
+static int creds_parse(const char *st, struct creds *c)
+{
+	static const char *const key[] = { "\nUid:", "\nGid:", "\nGroups:", "\nCapInh:",
+					   "\nCapPrm:", "\nCapEff:", "\nNoNewPrivs:",
+					   "\nSeccomp:" };
+	const char *at[8];
+	char *end;
+
+	for (int i = 0; i < 8; i++)
+		if (!(at[i] = strstr(st, key[i])))
+			return -1;
+		else
+			at[i] += strlen(key[i]);
+	memset(c, 0, sizeof(*c));
+	for (int i = 0; i < 3; i++) {
+		c->uid[i] = (uid_t)strtoul(at[0], &end, 10);
+		at[0] = end;
+		c->gid[i] = (gid_t)strtoul(at[1], &end, 10);
+		at[1] = end;
+	}
+	int n = 0;
+	for (const char *g = at[2];; g = end) {
+		unsigned long v = strtoul(g, &end, 10);
+		if (end == g)
+			break;
+		if (n < GROUPS_MAX)
+			c->groups[n] = (gid_t)v;
+		n++;
+	}
+	if (n > GROUPS_MAX) { /* as creds_get has it: the count only */
+		memset(c->groups, 0, sizeof(c->groups));
+		n = -n - 1;
+	}
+	c->ngroups = n;
+	for (int k = 0; k < 3; k++) { /* CapInh, CapPrm, CapEff: as capget's words */
+		uint64_t v = strtoull(at[3 + k], NULL, 16);
+		c->cap[2 - k] = (uint32_t)v;
+		c->cap[5 - k] = (uint32_t)(v >> 32);
+	}
+	c->nnp = (int)strtol(at[6], NULL, 10);
+	c->seccomp = (int)strtol(at[7], NULL, 10);
+	return 0;
+}
+
 static bool creds_equal(const struct creds *a, const struct creds *b)
 {
 	return !memcmp(a, b, sizeof(*a));
@@ -415,7 +461,8 @@ static void adopt(void)
 
 /* The server for node (-1: the default one), started or restarted as
  * needed (srv_lock held).  0 or -errno. */
-static int srv_get(int node, struct srv **ret, struct fl_error *ret_err)
+static int srv_get(int node, const struct creds *known, struct srv **ret,
+		   struct fl_error *ret_err)
 {
 	struct srv *v;
 	struct creds now;
@@ -425,8 +472,9 @@ static int srv_get(int node, struct srv **ret, struct fl_error *ret_err)
 	adopt();
 	v = &servers[node + 1];
 	if (v->sock >= 0) {
-		creds_get(&now);
-		if (!creds_equal(&now, &v->cr))
+		if (!known)
+			creds_get(&now);
+		if (!creds_equal(known ? known : &now, &v->cr))
 			srv_stop(v, EPERM); /* never again for these credentials */
 	}
 	if (v->sock < 0) {
@@ -587,7 +635,7 @@ static int recv_reply(int rs, struct fl__wrep *w, int *ret_fd, int nonblock)
  */
 static int request(int node, unsigned int gen, struct fl__wreq *h, const void *p, size_t len,
 		   const int *fds, size_t nfds, int *ret_reply, unsigned int *ret_gen,
-		   struct fl_error *ret_err)
+		   struct fl_error *ret_err, const struct creds *known)
 {
 	struct srv *v;
 	int cs, r;
@@ -595,7 +643,7 @@ static int request(int node, unsigned int gen, struct fl__wreq *h, const void *p
 	pthread_setcancelstate(PTHREAD_CANCEL_DISABLE, &cs);
 	pthread_mutex_lock(&srv_lock);
 	for (int tries = 0;; tries++) {
-		if ((r = srv_get(node, &v, ret_err)) < 0)
+		if ((r = srv_get(node, known, &v, ret_err)) < 0)
 			break;
 		if (gen && v->gen != gen) {
 			r = -EPERM; /* its server is gone: credentials changed, or it died */
@@ -620,27 +668,57 @@ static int request(int node, unsigned int gen, struct fl__wreq *h, const void *p
 
 /* ---- what a child of the caller would inherit now ---------------------- */
 
-/* The caller's umask and ignored signals, from /proc (no getter exists). */
-static void read_status(unsigned int *umask_, uint64_t *sigign)
+/* This thread's /proc status (malloc'd, NUL-terminated), or NULL. */
+static char *status_text(void)
 {
-	char buf[4096];
 	int fd = open("/proc/thread-self/status", O_RDONLY | O_CLOEXEC);
-	ssize_t n = fd >= 0 ? read(fd, buf, sizeof(buf) - 1) : -1;
+	size_t len = 0, cap = 8192;
+	char *buf = fd >= 0 ? malloc(cap) : NULL;
+	ssize_t n = 0;
 
+	while (buf && (n = read(fd, buf + len, cap - 1 - len)) > 0) {
+		len += (size_t)n;
+		if (len == cap - 1) { /* many groups: read on */
+			char *b = realloc(buf, cap *= 2);
+			if (!b)
+				n = -1;
+			else
+				buf = b;
+			if (!b)
+				break;
+		}
+	}
 	if (fd >= 0)
 		close(fd);
+	if (!buf || n < 0 || len == 0) {
+		free(buf);
+		return NULL;
+	}
+	buf[len] = 0;
+	return buf;
+}
+
+/* The caller's umask and ignored signals, from /proc (no getter exists),
+ * and its credentials from the same text (*have_cr: they were all there). */
+static void read_status(unsigned int *umask_, uint64_t *sigign, struct creds *cr,
+			bool *have_cr)
+{
+	char *buf = status_text(), *p;
+
 	*sigign = 0;
-	if (n <= 0) { /* no /proc: the umask the only other way there is */
+	*have_cr = false;
+	if (!buf) { /* no /proc: the umask the only other way there is */
 		mode_t m = umask(077);
 		umask(m);
 		*umask_ = m;
 		return;
 	}
-	buf[n] = 0;
-	char *p = strstr(buf, "Umask:");
-	*umask_ = p ? (unsigned int)strtoul(p + 6, NULL, 8) : 022;
-	if ((p = strstr(buf, "SigIgn:")))
-		*sigign = strtoull(p + 7, NULL, 16);
+	p = strstr(buf, "\nUmask:");
+	*umask_ = p ? (unsigned int)strtoul(p + 7, NULL, 8) : 022;
+	if ((p = strstr(buf, "\nSigIgn:")))
+		*sigign = strtoull(p + 8, NULL, 16);
+	*have_cr = creds_parse(buf, cr) == 0;
+	free(buf);
 }
 
 static int add_fd(struct fl__wfd **map, int **fds, size_t *n, size_t *cap, int fd)
@@ -747,6 +825,8 @@ static void sched_now(struct fl__spec *t)
 
 struct req {
 	uint32_t flags; /* FL__W_LIMITS */
+	struct creds cr; /* the caller's, read with its umask */
+	bool have_cr;
 	struct fl__spec s;
 	struct fl__wfd *map;
 	int *fds;
@@ -784,10 +864,10 @@ static int req_make(struct req *q, const struct fl__spec *s, uint32_t eager)
 		t->base_fd = q->cwd;
 	}
 	if (!(t->set & FL__SET_UMASK))
-		read_status(&t->umask, &t->sigignore);
+		read_status(&t->umask, &t->sigignore, &q->cr, &q->have_cr);
 	else {
 		unsigned int um;
-		read_status(&um, &t->sigignore);
+		read_status(&um, &t->sigignore, &q->cr, &q->have_cr);
 	}
 	t->set |= FL__SET_UMASK;
 	sched_now(t);
@@ -863,7 +943,7 @@ int fl__server_spawn(struct fl__spec *s, int node, int *ret_pidfd, struct fl_err
 	}
 	h.flags = q.flags;
 	struct fl_error se = { 0, FL_STAGE_NONE, -1 };
-	r = request(node, 0, &h, q.buf, q.len, q.fds, q.nfds, &rs, NULL, &se);
+	r = request(node, 0, &h, q.buf, q.len, q.fds, q.nfds, &rs, NULL, &se, q.have_cr ? &q.cr : NULL);
 	req_free(&q);
 	if (r < 0 && se.err) { /* starting the server failed, at that step */
 		*e = se;
@@ -942,7 +1022,7 @@ int fl__server_emb_open(int node, unsigned int *ret_gen, pid_t *ret_pid, int *re
 		*ret_own = sp.pidfd;
 		return 0;
 	}
-	if ((r = request(node, 0, &h, NULL, 0, NULL, 0, &rs, ret_gen, NULL)) < 0)
+	if ((r = request(node, 0, &h, NULL, 0, NULL, 0, &rs, ret_gen, NULL, NULL)) < 0)
 		return r;
 	if ((r = recv_reply2(rs, &w, fds, 0)) < 0)
 		return r;
@@ -968,7 +1048,7 @@ int fl__server_emb_op(int node, unsigned int gen, pid_t pid, int op, const void 
 	struct fl__wrep w;
 	int rs, r;
 
-	r = request(node, gen, &h, p, len, fd >= 0 ? &fd : NULL, fd >= 0, &rs, NULL, NULL);
+	r = request(node, gen, &h, p, len, fd >= 0 ? &fd : NULL, fd >= 0, &rs, NULL, NULL, NULL);
 	if (r == 0 && (r = recv_reply(rs, &w, NULL, 0)) == 0)
 		r = w.result;
 	return r;
@@ -984,7 +1064,8 @@ int fl__server_emb_run(int node, unsigned int gen, pid_t pid, const struct fl__s
 
 	if ((r = req_make(&q, s, eager)) == 0) {
 		h.flags = q.flags;
-		r = request(node, gen, &h, q.buf, q.len, q.fds, q.nfds, ret_reply, NULL, NULL);
+		r = request(node, gen, &h, q.buf, q.len, q.fds, q.nfds, ret_reply, NULL, NULL,
+			    q.have_cr ? &q.cr : NULL);
 	}
 	req_free(&q);
 	return r;
@@ -1014,7 +1095,7 @@ int fl__server_reserve(int node, unsigned int n)
 	int rs, r;
 
 	unsigned int gen = 0;
-	r = request(node, 0, &h, NULL, 0, NULL, 0, &rs, &gen, NULL);
+	r = request(node, 0, &h, NULL, 0, NULL, 0, &rs, &gen, NULL, NULL);
 	if (r == 0 && (r = recv_reply(rs, &w, NULL, 0)) == 0)
 		r = w.result;
 	int cs;
