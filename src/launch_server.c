@@ -411,6 +411,9 @@ static int srv_start(struct srv *v, int node, struct fl_error *ret_err)
 			r = fl__config_apply(&c, FL_CONFIG_SET_STRING, "mempolicy", pol, 0);
 		}
 	}
+	/* before the start: a change during it can only make them differ
+	 * (and the server go at once), never let an old one pass for new */
+	creds_get(&v->cr);
 	if (r == 0)
 		r = fl__run(&c, &a, &pidfd, &e);
 	fl__config_free(&c);
@@ -427,10 +430,17 @@ static int srv_start(struct srv *v, int node, struct fl_error *ret_err)
 	v->gen = gen_next++;
 	v->reserve = 0;
 	v->epoch = 0;
-	creds_get(&v->cr);
 	watch_start();
 	if (watching)
 		(void)!write(watch_wake[1], "", 1);
+	/* a drop (glibc's, of every thread) before the watcher held its
+	 * signal is one it cannot see as a change of its own: see it here */
+	struct creds now;
+	creds_get(&now);
+	if (!creds_equal(&now, &v->cr)) {
+		srv_stop(v, EPERM);
+		return -EAGAIN;
+	}
 	return 0;
 }
 
@@ -477,10 +487,10 @@ static int srv_get(int node, const struct creds *known, struct srv **ret,
 		if (!creds_equal(known ? known : &now, &v->cr))
 			srv_stop(v, EPERM); /* never again for these credentials */
 	}
-	if (v->sock < 0) {
+	for (int tries = 0; v->sock < 0; tries++) {
 		int r = srv_start(v, node, ret_err);
-		if (r < 0)
-			return r;
+		if (r < 0 && (r != -EAGAIN || tries == 2))
+			return r; /* EAGAIN: credentials changed as it started */
 	}
 	*ret = v;
 	return 0;
@@ -1210,8 +1220,31 @@ FL__EXPORT int fl_server_release(unsigned int flags)
 #define FL__SIGSETXID 33
 
 static struct pollfd *watch_p; /* the watcher's poll set (srv_lock) */
-static int *watch_which;
+struct watched {
+	int i;            /* servers[i] */
+	unsigned int gen; /* while it is this start of it */
+};
+static struct watched *watch_which;
 static size_t watch_cap;
+
+static struct creds watch_cr; /* the watcher's own credentials, as last seen */
+
+/* The process's credentials changed (a glibc set*id call changes every
+ * thread's, the watcher's too): every server of others goes.  A change of
+ * one thread's alone (raw syscalls) is that thread's next request's to
+ * see (srv_get).  srv_lock held. */
+static void watch_creds(void)
+{
+	struct creds now;
+
+	creds_get(&now);
+	if (creds_equal(&now, &watch_cr))
+		return;
+	watch_cr = now;
+	for (int i = 0; i < NSERVERS; i++)
+		if (servers[i].sock >= 0 && !creds_equal(&now, &servers[i].cr))
+			srv_stop(&servers[i], EPERM);
+}
 
 static void *watch(void *arg)
 {
@@ -1220,20 +1253,18 @@ static void *watch(void *arg)
 	(void)arg;
 	pthread_setcancelstate(PTHREAD_CANCEL_DISABLE, NULL);
 	fl__sys4(__NR_rt_sigprocmask, SIG_BLOCK, &setxid, NULL, 8);
+	creds_get(&watch_cr); /* srv_start, which waits for us, rechecks its own */
 	__atomic_store_n(&watch_ready, 1, __ATOMIC_RELEASE);
 	fl__sys6(__NR_futex, (long)&watch_ready, FUTEX_WAKE_PRIVATE, 1, 0, 0, 0);
 	for (;;) {
 		struct pollfd *p;
-		int *which, n = 0;
+		struct watched *which;
+		int n = 0;
 		size_t want;
-		struct creds now;
 		pthread_mutex_lock(&srv_lock);
 		/* before each sleep too: a set*id signal that came while this
-		 * thread was not in poll (just started, or busy) woke nothing */
-		creds_get(&now);
-		for (int i = 0; i < NSERVERS; i++)
-			if (servers[i].sock >= 0 && !creds_equal(&now, &servers[i].cr))
-				srv_stop(&servers[i], EPERM);
+		 * thread was not in poll (busy) woke nothing */
+		watch_creds();
 		/* kept in globals: a fork child (which has no watcher) must not
 		 * find memory only this thread's stack pointed to */
 		want = 1 + NSERVERS + ndying;
@@ -1241,7 +1272,7 @@ static void *watch(void *arg)
 			struct pollfd *np = realloc(watch_p, want * sizeof(*np));
 			if (np)
 				watch_p = np;
-			int *nw = np ? realloc(watch_which, want * sizeof(*nw)) : NULL;
+			struct watched *nw = np ? realloc(watch_which, want * sizeof(*nw)) : NULL;
 			if (nw) {
 				watch_which = nw;
 				watch_cap = want;
@@ -1257,7 +1288,7 @@ static void *watch(void *arg)
 		p[n++] = (struct pollfd){ watch_wake[0], POLLIN, 0 };
 		for (int i = 0; i < NSERVERS; i++)
 			if (servers[i].sock >= 0 && srv_owner == getpid()) {
-				which[n] = i;
+				which[n] = (struct watched){ i, servers[i].gen };
 				p[n++] = (struct pollfd){ servers[i].pidfd, POLLIN, 0 };
 			}
 		int nsrv = n;
@@ -1286,22 +1317,31 @@ static void *watch(void *arg)
 			r = -1;
 		}
 		pthread_mutex_lock(&srv_lock);
-		creds_get(&now);
-		for (int i = 0; i < NSERVERS; i++)
-			if (servers[i].sock >= 0 && !creds_equal(&now, &servers[i].cr))
-				srv_stop(&servers[i], EPERM);
-		for (int k = 1; r > 0 && k < nsrv; k++)
-			if (p[k].revents && servers[which[k]].pidfd == p[k].fd)
-				srv_stop(&servers[which[k]], ESRCH); /* it died */
+		watch_creds();
+		/* by generation, not fd number: a server stopped and started
+		 * again while we slept may have the old one's pidfd number */
+		for (int k = 1; r > 0 && k < nsrv; k++) {
+			struct srv *v = &servers[which[k].i];
+			if (p[k].revents && v->sock >= 0 && v->gen == which[k].gen)
+				srv_stop(v, ESRCH); /* it died */
+		}
+		/* (a number here may be another's by now too: only what has
+		 * ended is reaped) */
 		for (int k = nsrv; r > 0 && k < n; k++) {
 			if (!p[k].revents)
 				continue;
-			for (size_t i = 0; i < ndying; i++)
-				if (dying[i] == p[k].fd) {
-					reap_fd(dying[i]);
+			for (size_t i = 0; i < ndying; i++) {
+				siginfo_t si = { 0 };
+				if (dying[i] != p[k].fd)
+					continue;
+				int w = waitid((idtype_t)P_PIDFD, (id_t)dying[i], &si,
+					       WEXITED | WNOHANG | __WALL);
+				if ((w < 0 && errno != EINTR) || (w == 0 && si.si_pid != 0)) {
+					close(dying[i]);
 					dying[i] = dying[--ndying];
-					break;
 				}
+				break;
+			}
 		}
 		char c[64];
 		while (read(watch_wake[0], c, sizeof(c)) > 0)

@@ -14,6 +14,7 @@
 #include <pthread.h>
 #include <sched.h>
 #include <signal.h>
+#include <linux/capability.h>
 #include <sys/mount.h>
 #include <sys/prctl.h>
 #include <sys/resource.h>
@@ -414,6 +415,83 @@ static void drop_to_nobody(void)
 {
 	if (setgroups(0, NULL) || setresgid(65534, 65534, 65534) || setresuid(65534, 65534, 65534))
 		_exit(20);
+}
+
+/* Run id -G through a server: 0, or -1 on error. */
+static int groups_through_server(char *out, size_t size)
+{
+	int fd = fl_pidfd_open(0, FL_PIDFD_EMPTY), p[2], st = -1;
+	char *av[] = { "id", "-G", NULL };
+	struct fl_action a = { .type = FL_ACTION_DUP2, .newfd = 1 };
+	struct fl_spawn_args sa = { .path = "/usr/bin/id", .argv = av, .actions = &a, .nactions = 1 };
+	if (fd < 0 || fl_pidfd_config(fd, FL_CONFIG_SET_STRING, "launcher", "server", 0) < 0 ||
+	    pipe2(p, O_CLOEXEC) < 0)
+		return -1;
+	a.fd = p[1];
+	int pid = fl_pidfd_spawn_run(fd, &sa, sizeof(sa));
+	close(p[1]);
+	char *s = fl_test_slurp(p[0]);
+	snprintf(out, size, "%s", s);
+	free(s);
+	if (pid < 0 || fl_pidfd_wait(fd, &st, 0) != pid || st != 0)
+		return -1;
+	close(fd);
+	return 0;
+}
+
+/* Changes the kernel's word (uid, gid of SCM_CREDENTIALS) does not show,
+ * made by raw syscalls of this thread that the library's threads never
+ * hear of: the library sees each at the next request, and the server of
+ * the old credentials is gone by the time the request is answered; the
+ * new server stays (the watcher's own credentials did not change). */
+HELPER(srv_raw_creds)
+{
+	(void)argc, (void)argv;
+	char out[256];
+	if (groups_through_server(out, sizeof(out)) < 0)
+		return 3;
+	pid_t a = server_pid();
+	gid_t g = 4242;
+	if (!a || syscall(SYS_setgroups, 1, &g) < 0)
+		return 4;
+	if (groups_through_server(out, sizeof(out)) < 0 || strcmp(out, "0 4242\n"))
+		return 5; /* run by a server with our new groups */
+	pid_t b = server_pid();
+	if (!b || b == a || kill(a, 0) == 0)
+		return 6;
+	struct __user_cap_header_struct h = { _LINUX_CAPABILITY_VERSION_3, 0 };
+	struct __user_cap_data_struct d[2];
+	if (syscall(SYS_capget, &h, d) < 0)
+		return 7;
+	d[0].effective &= ~(1u << CAP_KILL);
+	if (syscall(SYS_capset, &h, d) < 0)
+		return 8;
+	if (groups_through_server(out, sizeof(out)) < 0)
+		return 9;
+	pid_t c = server_pid();
+	if (!c || c == b || kill(b, 0) == 0)
+		return 10;
+	if (syscall(SYS_prctl, PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0)
+		return 11;
+	if (groups_through_server(out, sizeof(out)) < 0)
+		return 12;
+	pid_t e = server_pid();
+	if (!e || e == c || kill(c, 0) == 0)
+		return 13;
+	/* no change: the same server */
+	if (groups_through_server(out, sizeof(out)) < 0 || server_pid() != e)
+		return 14;
+	return 0;
+}
+
+TEST(raw_credential_changes_get_a_new_server)
+{
+	int out;
+	pid_t h = fl_test_helper("srv_raw_creds", NULL, &out);
+	free(fl_test_slurp(out));
+	int st = fl_test_wait(h);
+	ASSERT_TRUE(WIFEXITED(st));
+	ASSERT_EQ(WEXITSTATUS(st), 0);
 }
 
 /* An embryo made as root (a spare of a reserve made then, or made at the
