@@ -88,6 +88,8 @@ struct srv {
 	int epoch;      /* the reserve's: spares of an older one were ended */
 	struct spare *spares;
 	size_t nspares, cap;
+	pid_t *taken;   /* spares handed out the server has not heard of yet */
+	size_t ntaken, cap_taken;
 };
 
 static pthread_mutex_t srv_lock = PTHREAD_MUTEX_INITIALIZER;
@@ -328,6 +330,9 @@ static void srv_stop(struct srv *v, int why)
 	free(v->spares);
 	v->spares = NULL;
 	v->nspares = v->cap = 0;
+	free(v->taken);
+	v->taken = NULL;
+	v->ntaken = v->cap_taken = 0;
 	fl__embryos_gone(v->gen, why, end_process);
 	if (ndying)
 		watch_start();
@@ -461,6 +466,7 @@ static void adopt(void)
 			for (size_t k = 0; k < v->nspares; k++)
 				close(v->spares[k].pidfd);
 			free(v->spares);
+			free(v->taken);
 		}
 	}
 	memset(servers, 0, sizeof(servers));
@@ -576,6 +582,55 @@ out:
 	return r;
 }
 
+/*
+ * Spares handed out are told to the server with the next request about
+ * them (FL__W_TAKEN on its run or op: no message of their own), and
+ * before a reserve changes (which ends the spares the server knows of).
+ * srv_lock held.
+ */
+#define TAKEN_MAX 4096
+
+static bool taken_add(struct srv *v, pid_t pid)
+{
+	if (v->ntaken == v->cap_taken) {
+		size_t c = v->cap_taken ? 2 * v->cap_taken : 16;
+		pid_t *t = realloc(v->taken, c * sizeof(*t));
+		if (!t)
+			return false;
+		v->taken = t;
+		v->cap_taken = c;
+	}
+	v->taken[v->ntaken++] = pid;
+	return true;
+}
+
+/* Whether pid was a spare the server has not heard was taken (then it
+ * hears it now, with the request h is). */
+static void taken_tell(struct srv *v, struct fl__wreq *h)
+{
+	for (size_t i = v->ntaken; i-- > 0;)
+		if (v->taken[i] == h->pid) {
+			v->taken[i] = v->taken[--v->ntaken];
+			h->flags |= FL__W_TAKEN;
+			return;
+		}
+}
+
+/* Every taken spare told, each in a message of its own. */
+static int taken_flush(struct srv *v)
+{
+	while (v->ntaken > 0) {
+		struct fl__wreq t = { .magic = FL__WIRE_MAGIC, .type = FL__W_EMB_TAKE,
+				      .spec_size = sizeof(struct fl__spec),
+				      .pid = v->taken[v->ntaken - 1] };
+		int r = send_fds(v->sock, &t, sizeof(t), NULL, 0, NULL, 0);
+		if (r < 0)
+			return r;
+		v->ntaken--;
+	}
+	return 0;
+}
+
 /* The answer on reply socket rs (closed here unless nonblocking finds
  * none: -EAGAIN); the fds it carries in fds[0..1] (-1 if none). */
 static int recv_reply2(int rs, struct fl__wrep *w, int fds[2], int nonblock)
@@ -660,7 +715,14 @@ static int request(int node, unsigned int gen, struct fl__wreq *h, const void *p
 			break;
 		}
 		h->flags &= FL__W_LIMITS;
-		r = send_request(v, h, p, len, fds, nfds, ret_reply);
+		if (h->type == FL__W_EMB_RUN || h->type == FL__W_EMB_OP)
+			taken_tell(v, h);
+		else if (h->type == FL__W_RESERVE)
+			r = taken_flush(v);
+		if (r == 0)
+			r = send_request(v, h, p, len, fds, nfds, ret_reply);
+		if (r < 0 && (h->flags & FL__W_TAKEN))
+			taken_add(v, h->pid); /* not heard: still to tell */
 		if ((r == -EPIPE || r == -ECONNRESET || r == -ECONNREFUSED) && tries == 0 && !gen) {
 			srv_stop(v, ESRCH);
 			continue;
@@ -997,16 +1059,10 @@ int fl__server_emb_open(int node, unsigned int *ret_gen, pid_t *ret_pid, int *re
 	adopt();
 	v = node >= -1 && node < NSERVERS - 1 ? &servers[node + 1] : NULL;
 	if (v && v->sock >= 0) {
-		drain(v);
-		if (v->nspares > 0) {
-			struct fl__wreq t = { .magic = FL__WIRE_MAGIC, .type = FL__W_EMB_TAKE,
-					      .spec_size = sizeof(struct fl__spec) };
+		if (v->nspares == 0) /* the notices of new ones */
+			drain(v);
+		if (v->nspares > 0 && v->ntaken < TAKEN_MAX && taken_add(v, v->spares[v->nspares - 1].pid)) {
 			sp = v->spares[--v->nspares];
-			t.pid = sp.pid;
-			if (send_fds(v->sock, &t, sizeof(t), NULL, 0, NULL, 0) < 0) {
-				v->spares[v->nspares++] = sp; /* the server is gone: the next request sees it */
-				sp.pidfd = -1;
-			}
 			*ret_gen = v->gen;
 		}
 	}

@@ -918,6 +918,17 @@ static __attribute__((noreturn)) void quit(void)
 	_exit(0);
 }
 
+/* A spare the caller took is told with its first request (FL__W_TAKEN). */
+static void taken(struct msg *q)
+{
+	struct emb *m;
+
+	if ((q->h.flags & FL__W_TAKEN) && (m = emb_find(q->h.pid)) && m->spare) {
+		m->spare = 0;
+		nspares--;
+	}
+}
+
 static void handle(struct msg *q)
 {
 	struct emb *m = NULL;
@@ -949,11 +960,14 @@ static void handle(struct msg *q)
 		q->reply = -1;
 		return;
 	case FL__W_EMB_OP:
+		taken(q);
 		m = emb_find(q->h.pid);
 		reply(q->reply, m && !m->spare ? emb_op(m, q) : -ESRCH, 0, NULL, -1);
 		q->reply = -1;
+		spares_fill(); /* after the answer: the caller waits for it */
 		return;
 	case FL__W_EMB_RUN:
+		taken(q);
 		m = emb_find(q->h.pid);
 		if (!m || m->spare) {
 			reply(q->reply, -ESRCH, 0, NULL, -1);
@@ -961,6 +975,7 @@ static void handle(struct msg *q)
 			return;
 		}
 		do_run(q, m);
+		spares_fill(); /* after the run started: it is waited for */
 		return;
 	case FL__W_RESERVE:
 		if (q->h.op < 0 || q->h.op > FL_EMBRYO_RESERVE_MAX) {
@@ -1017,17 +1032,24 @@ int main(void)
 			free(p);
 			continue;
 		}
-		/* embryos that died (EOF): their stacks are free */
+		/* embryos that died (EOF): their stacks are free; a spare that
+		 * did (killed, or taken and let go before the caller said so)
+		 * is replaced */
 		i = 1;
+		int lost = 0;
 		for (struct emb *m = embs, *next; m; m = next, i++) {
 			next = m->next;
 			if (p[i].revents) {
-				if (m->spare && nspares)
+				if (m->spare && nspares) {
 					nspares--;
+					lost = 1;
+				}
 				emb_unlink(m);
 				emb_free(m);
 			}
 		}
+		if (lost)
+			spares_fill();
 		short ev = p[0].revents;
 		free(p);
 		if (!ev)

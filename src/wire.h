@@ -11,8 +11,9 @@
  * The server answers once, on the reply socket: struct fl__wrep with the
  * child's pidfd (FL__W_SPAWN, FL__W_EMB_OPEN).  Each spare it makes is told
  * by a notice on the main socket with the spare's pidfd; the caller hands
- * spares out itself and says so (FL__W_EMB_TAKE, no answer), so that
- * taking one costs it no round trip.
+ * spares out itself and says so with its first request about one
+ * (FL__W_TAKEN), or before a reserve changes (FL__W_EMB_TAKE, no answer),
+ * so that taking one costs it no message of its own.
  * The kernel adds SCM_CREDENTIALS to every message (SO_PASSCRED on the
  * server's end); a request from anyone but the caller, with credentials
  * other than the server's, is refused and ends the server.
@@ -42,6 +43,7 @@ enum {
 /* fl__wreq.flags */
 #define FL__W_PAYLOAD_FD 0x1u /* the payload is in a memfd, the first request fd */
 #define FL__W_LIMITS 0x2u     /* the server reads the caller's rlimits (/proc/PID/limits) */
+#define FL__W_TAKEN 0x4u      /* EMB_RUN, EMB_OP: the embryo is a spare the caller took */
 
 struct fl__wreq {
 	uint32_t magic;

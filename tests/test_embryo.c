@@ -982,6 +982,32 @@ TEST_TIMEOUT(reserve_hands_out_spares_made_by_the_server, 60)
 	ASSERT_EQ(count_children(), 1); /* only the server */
 }
 
+/*
+ * A spare handed out is told to the server with its run (no message of its
+ * own): one taken and let go unrun is replaced all the same, and a new
+ * reserve, which ends the server's spares, spares those handed out.
+ */
+TEST_TIMEOUT(reserve_spares_handed_out_are_told_before_a_new_reserve, 60)
+{
+	need_reserve(2);
+	int a = emb_open(), b = emb_open(); /* both spares, neither told yet */
+	need_reserve(2); /* ends the spares the server has: not a, b */
+	ASSERT_EQ(syscall(SYS_pidfd_send_signal, a, 0, NULL, 0), 0); /* alive */
+	run_true_async(a);
+	run_true_async(b);
+	/* taken and closed unrun: the server replaces it */
+	close(emb_open());
+	int other = fl_pidfd_open(0, FL_PIDFD_EMPTY); /* sweeps the closed handle */
+	ASSERT_GE(other, 0);
+	close(other);
+	for (int i = 0; i < 200 && count_children() != 3; i++)
+		sleep_ms(10);
+	ASSERT_EQ(count_children(), 3); /* the server and two spares */
+	ASSERT_EQ(fl_embryo_reserve(0, 0), 0);
+	ASSERT_EQ(fl_server_release(0), 0);
+	ASSERT_EQ(have_children(), 0);
+}
+
 /* Spares share the caller's fd table: fds opened after the reserve reach
  * the child; the child's cwd from an eager key is the spare's own. */
 TEST(reserve_spares_see_new_fds_and_take_eager_config)
