@@ -1001,11 +1001,78 @@ static int fail_at(struct fl_error *e, int err, int stage)
 	return -err;
 }
 
+/*
+ * A spawn's outcome on reply socket rs (closed here): the server's answer
+ * in *w (its pidfd in *pidfd), and the child's report in *rep.  An answer
+ * sent at clone (w->started) is followed by the child's own report if it
+ * failed, and by EOF once it exec'd (or died unseen): read to the end.
+ */
+static int recv_outcome(int rs, struct fl__wrep *w, int *pidfd, struct fl__report *rep)
+{
+	bool answered = false, reported = false;
+	int r = 0;
+
+	*pidfd = -1;
+	for (;;) {
+		union {
+			struct fl__wrep w;
+			struct fl__report rep;
+		} m;
+		union {
+			char b[CMSG_SPACE(sizeof(int) * 2)];
+			struct cmsghdr align;
+		} u;
+		struct iovec iov = { &m, sizeof(m) };
+		struct msghdr h = { .msg_iov = &iov, .msg_iovlen = 1, .msg_control = u.b,
+				    .msg_controllen = sizeof(u.b) };
+		ssize_t n = recvmsg(rs, &h, MSG_CMSG_CLOEXEC);
+		if (n < 0 && errno == EINTR)
+			continue;
+		struct cmsghdr *c = n > 0 ? CMSG_FIRSTHDR(&h) : NULL;
+		if (c && c->cmsg_level == SOL_SOCKET && c->cmsg_type == SCM_RIGHTS) {
+			int k = (int)((c->cmsg_len - CMSG_LEN(0)) / sizeof(int)), fds[2];
+			memcpy(fds, CMSG_DATA(c), (size_t)(k > 2 ? 2 : k) * sizeof(int));
+			for (int i = 0; i < k && i < 2; i++) {
+				if (i == 0 && n == sizeof(m.w) && !answered && m.w.has_pidfd)
+					*pidfd = fds[0];
+				else
+					close(fds[i]);
+			}
+		}
+		if (n == sizeof(m.w) && !answered) {
+			*w = m.w;
+			answered = true;
+		} else if (n == sizeof(m.rep) && !reported) {
+			*rep = m.rep;
+			reported = true;
+		} else {
+			if (n != 0)
+				r = -EPROTO; /* not ours to read */
+			break;
+		}
+	}
+	close(rs);
+	if (r == 0 && !answered)
+		r = -ECONNRESET; /* the server died with the request */
+	if (r < 0) {
+		if (*pidfd >= 0)
+			close(*pidfd);
+		*pidfd = -1;
+		return r;
+	}
+	if (!reported) { /* EOF: exec'd; or an answer given after exec has it */
+		*rep = w->rep;
+		if (w->started)
+			rep->reached = FL_STAGE_EXEC;
+	}
+	return 0;
+}
+
 /* A spawn through the server for node: the launcher of launcher=server. */
 int fl__server_spawn(struct fl__spec *s, int node, int *ret_pidfd, struct fl_error *e)
 {
 	struct fl__wreq h = { .type = FL__W_SPAWN };
-	struct fl__wrep w;
+	struct fl__wrep w = { 0 };
 	struct req q;
 	int rs, pidfd, r;
 
@@ -1023,11 +1090,12 @@ int fl__server_spawn(struct fl__spec *s, int node, int *ret_pidfd, struct fl_err
 	}
 	if (r < 0)
 		return fail_at(e, -r, FL_STAGE_CLONE);
-	if ((r = recv_reply(rs, &w, &pidfd, 0)) < 0 || (r = w.result) < 0)
+	struct fl__report rep;
+	if ((r = recv_outcome(rs, &w, &pidfd, &rep)) < 0 || (r = w.result) < 0)
 		return fail_at(e, -r, FL_STAGE_CLONE);
 	if (w.pid <= 0) /* the clone failed */
 		return fail_at(e, w.rep.err ? w.rep.err : EAGAIN, FL_STAGE_CLONE);
-	return fl__outcome_reap(&w.rep, w.pid, pidfd, ret_pidfd, pidfd, e);
+	return fl__outcome_reap(&rep, w.pid, pidfd, ret_pidfd, pidfd, e);
 }
 
 /* ---- embryos ----------------------------------------------------------- */

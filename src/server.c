@@ -801,13 +801,57 @@ static void job_finish(struct job *j)
 
 static void job_submit(struct job *j);
 
-/* Run j: most children reach exec at once; a slow one goes to a worker. */
+/* Spawns answered at once whose children have not released our memory
+ * yet (they run on the job's stack and read its spec): main thread only. */
+static struct job *pending;
+
+/* Free the pending jobs whose children exec'd or died. */
+static void pending_sweep(void)
+{
+	for (struct job **p = &pending, *j; (j = *p);) {
+		if (__atomic_load_n(j->tidp, __ATOMIC_ACQUIRE) == 0) {
+			*p = j->next;
+			job_free(j);
+		} else {
+			p = &j->next;
+		}
+	}
+}
+
+/*
+ * Run j.  A spawn is answered as soon as its child is cloned (pid, pidfd);
+ * the child itself writes its report on the same socket if it fails, and
+ * the caller's end sees EOF once the child exec'd or died (its copy is
+ * close-on-exec, ours goes now): the caller wakes from the child's exec,
+ * not from us, and we are free for the next request at once.  That needs
+ * the tid the kernel sets before the child runs (clone3); with clone(2),
+ * and for an embryo's run (its report is in our memory), we wait as a
+ * vfork parent does (the caller reads to EOF either way), and a slow
+ * child goes to a worker.
+ */
 static void job_run(struct job *j)
 {
-	if (j->emb)
+	if (j->emb) {
 		start_embryo(j);
-	else
+	} else {
+		if (!__atomic_load_n(&no_clone3, __ATOMIC_RELAXED)) {
+			j->spec.mode |= FL__MODE_ERRPIPE;
+			j->spec.errfd = j->reply;
+		}
 		start_spawn(j);
+		if (j->pid > 0 && (j->spec.mode & FL__MODE_ERRPIPE) &&
+		    !__atomic_load_n(&no_clone3, __ATOMIC_RELAXED)) {
+			close_all(j->fds, j->nfds); /* the child has its copies */
+			j->nfds = 0;
+			struct fl__wrep w = { .pid = j->pid, .has_pidfd = 1, .started = 1 };
+			w.rep = (struct fl__report){ 0, 0, -1, FL_STAGE_CLONE, 0 };
+			send_answer(j->reply, &w, &j->pidfd, 1);
+			j->reply = j->pidfd = -1;
+			j->next = pending;
+			pending = j;
+			return;
+		}
+	}
 	if (released(j, FAST_MS))
 		job_finish(j);
 	else
@@ -1028,10 +1072,12 @@ int main(void)
 		p[0] = (struct pollfd){ SOCK, POLLIN, 0 };
 		for (struct emb *m = embs; m; m = m->next)
 			p[i++] = (struct pollfd){ m->ctl, POLLIN, 0 };
-		if (poll(p, n, -1) < 0) {
+		pending_sweep();
+		if (poll(p, n, pending ? 5 : -1) < 0) {
 			free(p);
 			continue;
 		}
+		pending_sweep();
 		/* embryos that died (EOF): their stacks are free; a spare that
 		 * did (killed, or taken and let go before the caller said so)
 		 * is replaced */

@@ -9,7 +9,9 @@
  * caller fds the spec names, in fdmap order).  More than FL__WIRE_FDS_MAX
  * fds go on in FL__W_MORE messages sent right after, under the same lock.
  * The server answers once, on the reply socket: struct fl__wrep with the
- * child's pidfd (FL__W_SPAWN, FL__W_EMB_OPEN).  Each spare it makes is told
+ * child's pidfd (FL__W_SPAWN, FL__W_EMB_OPEN); a spawn's answer may come
+ * as soon as the child is cloned (started), the child then writes its
+ * report there itself if it fails, and EOF follows its exec.  Each spare it makes is told
  * by a notice on the main socket with the spare's pidfd; the caller hands
  * spares out itself and says so with its first request about one
  * (FL__W_TAKEN), or before a reserve changes (FL__W_EMB_TAKE, no answer),
@@ -64,6 +66,9 @@ struct fl__wrep {
 	struct fl__report rep;
 	uint32_t has_pidfd; /* the first fd of the reply is the child's pidfd */
 	uint32_t nspares;   /* spare pidfds after it; their pids follow this header */
+	uint32_t started;   /* FL__W_SPAWN answered at clone: the child's own report
+			     * (a struct fl__report) follows if it fails; EOF once
+			     * it exec'd or died */
 };
 
 /*

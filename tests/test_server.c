@@ -810,25 +810,32 @@ TEST(caller_exit_ends_the_server_and_its_embryos)
 
 static char fifo[4300];
 static pid_t victim;
+static int let_go; /* then open the FIFO, which lets the child go on */
 static void *kill_server_later(void *unused)
 {
 	(void)unused;
 	usleep(100 * 1000); /* the request is in flight: its child waits on the FIFO */
 	kill(victim, SIGKILL);
+	if (let_go) {
+		usleep(100 * 1000);
+		int w = open(fifo, O_WRONLY | O_CLOEXEC);
+		if (w >= 0)
+			close(w);
+	}
 	return NULL;
 }
 
-/* The server dies with a request in flight: that request fails once with
- * a clear error; the next starts a new server. */
-TEST_TIMEOUT(server_killed_mid_request_is_reported_and_restarted, 30)
+/* Spawn through a server whose child blocks opening the FIFO, killing the
+ * server meanwhile; the run's result and error. */
+static int spawn_while_the_server_dies(int embryo, struct fl_error *e)
 {
 	int st;
 	char *out = run_server_helper("srv_ids", NULL, &st);
 	free(out);
-	pid_t first = server_pid();
-	ASSERT_NE(first, 0);
-	victim = first; /* by pid: its blocked child has the same name */
+	victim = server_pid();
+	ASSERT_NE(victim, 0); /* by pid: its blocked child has the same name */
 	snprintf(fifo, sizeof(fifo), "%s/fifo", fl_test_tmpdir());
+	unlink(fifo);
 	ASSERT_EQ(mkfifo(fifo, 0600), 0);
 	struct fl_open o = { .path = fifo, .flags = O_RDONLY };
 	struct fl_action a = { .type = FL_ACTION_OPEN, .fd = AT_FDCWD, .newfd = 0,
@@ -836,15 +843,42 @@ TEST_TIMEOUT(server_killed_mid_request_is_reported_and_restarted, 30)
 	char *argv[] = { "true", NULL };
 	char path[4200];
 	snprintf(path, sizeof(path), "%s/true-static", fl_test_builddir());
-	struct fl_error e;
 	struct fl_spawn_args sa = { .path = path, .argv = argv, .actions = &a, .nactions = 1,
-				    .error = &e };
+				    .error = e };
 	pthread_t t;
+	let_go = !embryo;
 	ASSERT_EQ(pthread_create(&t, NULL, kill_server_later, NULL), 0);
-	int fd = server_builder();
-	int r = fl_pidfd_spawn_run(fd, &sa, sizeof(sa));
+	int fd = embryo ? fl_pidfd_open(0, FL_PIDFD_EMPTY | FL_PIDFD_EMBRYO) : server_builder();
+	ASSERT_GE(fd, 0);
+	int r = fl_pidfd_spawn_run(fd, &sa, sizeof(sa)), wst = -1;
 	pthread_join(t, NULL);
+	if (r > 0) { /* ran to its end */
+		ASSERT_EQ(fl_pidfd_wait(fd, &wst, 0), r);
+		ASSERT_EQ(wst, 0);
+	}
 	close(fd);
+	return r;
+}
+
+/* The next request after a server died: a new server. */
+static void next_request_gets_a_new_server(void)
+{
+	int st;
+	char *out = run_server_helper("srv_ids", NULL, &st);
+	free(out);
+	ASSERT_TRUE(WIFEXITED(st));
+	pid_t second = server_pid();
+	ASSERT_NE(second, 0);
+	ASSERT_NE(second, victim);
+}
+
+/* The server dies with an embryo's run in flight (it waits for the
+ * embryo's exec to answer): that request fails once with a clear error;
+ * the next starts a new server. */
+TEST_TIMEOUT(server_killed_mid_request_is_reported_and_restarted, 30)
+{
+	struct fl_error e;
+	int r = spawn_while_the_server_dies(1, &e);
 	ASSERT_ERR(r, e, -ECONNRESET, FL_STAGE_CLONE);
 	/* its child still waits on the FIFO (it is ours): let it go, reap it */
 	int w = open(fifo, O_WRONLY | O_CLOEXEC);
@@ -854,19 +888,24 @@ TEST_TIMEOUT(server_killed_mid_request_is_reported_and_restarted, 30)
 	for (int i = 0; i < 100; i++) {
 		memset(&si, 0, sizeof(si));
 		if (waitid(P_ALL, 0, &si, WEXITED | WNOHANG | WNOWAIT) == 0 && si.si_pid &&
-		    si.si_pid != first)
+		    si.si_pid != victim)
 			break;
 		usleep(10000);
 	}
 	ASSERT_GT(si.si_pid, 0);
 	ASSERT_EQ(waitpid(si.si_pid, NULL, 0), si.si_pid);
-	/* the next request: a new server */
-	out = run_server_helper("srv_ids", NULL, &st);
-	free(out);
-	ASSERT_TRUE(WIFEXITED(st));
-	pid_t second = server_pid();
-	ASSERT_NE(second, 0);
-	ASSERT_NE(second, first);
+	next_request_gets_a_new_server();
+}
+
+/* A spawn is answered when its child is cloned; the child, the caller's
+ * own, reports its exec itself: the server dying after that loses
+ * nothing, and the next request starts a new server. */
+TEST_TIMEOUT(server_killed_after_a_spawns_clone_loses_nothing, 30)
+{
+	struct fl_error e;
+	int r = spawn_while_the_server_dies(0, &e);
+	ASSERT_GT(r, 0);
+	next_request_gets_a_new_server();
 }
 
 /* A fork child leaves the parent's server alone and gets its own. */
