@@ -750,15 +750,14 @@ static char *status_text(void)
 
 	while (buf && (n = read(fd, buf + len, cap - 1 - len)) > 0) {
 		len += (size_t)n;
-		if (len == cap - 1) { /* many groups: read on */
-			char *b = realloc(buf, cap *= 2);
-			if (!b)
-				n = -1;
-			else
-				buf = b;
-			if (!b)
-				break;
+		if (len < cap - 1)
+			break; /* a seq_file gives all it has made at once: the end */
+		char *b = realloc(buf, cap *= 2); /* many groups: read on */
+		if (!b) {
+			n = -1;
+			break;
 		}
+		buf = b;
 	}
 	if (fd >= 0)
 		close(fd);

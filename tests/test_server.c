@@ -484,6 +484,41 @@ HELPER(srv_raw_creds)
 	return 0;
 }
 
+/* More groups than the library records one by one, and a status text
+ * longer than its first read: the same credentials each time (no new
+ * server per request), and the child has every group. */
+HELPER(srv_many_groups)
+{
+	(void)argc, (void)argv;
+	static gid_t g[3000];
+	for (int i = 0; i < 3000; i++)
+		g[i] = 100000 + (gid_t)i;
+	if (setgroups(3000, g) < 0)
+		return 3;
+	char out[65536];
+	if (groups_through_server(out, sizeof(out)) < 0)
+		return 4;
+	pid_t a = server_pid();
+	int n = 0;
+	for (char *p = out; *p; p++)
+		n += *p == ' ';
+	if (n != 3000) /* "0 100000 ... 102999" */
+		return 5;
+	if (groups_through_server(out, sizeof(out)) < 0 || !a || server_pid() != a)
+		return 6;
+	return 0;
+}
+
+TEST(many_groups_keep_one_server)
+{
+	int out;
+	pid_t h = fl_test_helper("srv_many_groups", NULL, &out);
+	free(fl_test_slurp(out));
+	int st = fl_test_wait(h);
+	ASSERT_TRUE(WIFEXITED(st));
+	ASSERT_EQ(WEXITSTATUS(st), 0);
+}
+
 TEST(raw_credential_changes_get_a_new_server)
 {
 	int out;
