@@ -7,15 +7,18 @@
  * empty environment and default signal state.  The main thread reads a
  * request and clones the child with CLONE_VM (this small address space:
  * nothing to copy), CLONE_PARENT (so that it is the caller's own child)
- * and CLONE_CHILD_CLEARTID, and waits, as a vfork parent does, until its
- * tid clears: it exec'd or died, the moment the vfork launcher's caller
- * would wake; then the report (in our memory) goes back.  A child that
- * takes longer than FAST_MS (20 ms) is left to a worker thread, so that one that
- * blocks before exec stalls nobody else (a worker per such child).  The
- * child runs the library's child executor (child.c) on the request's
- * spec; its first step puts the request's fds at the caller's numbers.
- * Embryos (fl__embryo_main) are cloned ahead of their run and wait on a
- * control socket; running one is the same wait.
+ * and CLONE_CHILD_CLEARTID, and answers at once (pid, pidfd): the child
+ * keeps the reply socket and writes its own report there if it fails, and
+ * the caller reads to EOF, which comes at the child's exec (job_run).  The
+ * job's memory (stack, spec) is freed once the child's tid clears.  Where
+ * clone3 is refused, and for an embryo's run, the main thread instead
+ * waits, as a vfork parent does, until the tid clears, and then answers
+ * with the report (in our memory); a child that takes longer than FAST_MS
+ * (20 ms) is left to a worker thread, so that one that blocks before exec
+ * stalls nobody else.  The child runs the library's child executor
+ * (child.c) on the request's spec; its first step puts the request's fds
+ * at the caller's numbers.  Embryos (fl__embryo_main) are cloned ahead of
+ * their run and wait on a control socket.
  *
  * It ends when the caller's end of the socket closes (the caller exited,
  * exec'd, or let it go) and after refusing a request from anyone but its
