@@ -675,22 +675,22 @@ static long do_exec(const struct fl__spec *s, int execfd)
 static void remap_fds(struct child *c)
 {
 	const struct fl__spec *s = c->s;
-	int top = s->fd_limit;
+	int top = s->fd_limit, err = c->held[HELD_ERR];
 	long r;
 
 	stage(c, FL_STAGE_FDTABLE);
+	if (err >= top)
+		top = err + 1;
 	for (size_t i = 0; i < s->nremap; i++) {
 		if (s->remap_src[i] >= top)
 			top = s->remap_src[i] + 1;
 		if (s->remap[i].fd >= top)
 			top = s->remap[i].fd + 1;
 	}
-	/* the report socket (FL__MODE_ERRPIPE) goes first, above them all */
-	int err = -1;
-	if (c->held[HELD_ERR] >= 0) {
-		if ((r = fl__sys3(__NR_fcntl, c->held[HELD_ERR], F_DUPFD_CLOEXEC, top)) < 0)
+	if (err >= 0) {
+		if ((r = fl__sys3(__NR_fcntl, err, F_DUPFD_CLOEXEC, top)) < 0)
 			fail(c, r, FL_STAGE_FDTABLE, -1);
-		c->held[HELD_ERR] = err = (int)r;
+		c->held[HELD_ERR] = err = (int)r; /* the old number goes with the rest */
 	}
 	for (size_t i = 0; i < s->nremap; i++) {
 		if ((r = fl__sys3(__NR_fcntl, s->remap_src[i], F_DUPFD_CLOEXEC, top)) < 0)
@@ -705,10 +705,12 @@ static void remap_fds(struct child *c)
 		if (r < 0)
 			fail(c, r, FL_STAGE_FDTABLE, -1);
 	}
-	/* the copies, and all else of the server's */
-	if (err >= 0 && ((r = close_span(top, err - 1)) < 0 || (r = close_span(err + 1, -1)) < 0))
-		fail(c, r, FL_STAGE_FDTABLE, -1);
-	if (err < 0 && (r = close_span(top, -1)) < 0)
+	/* everything at top and above but the error pipe */
+	if (err >= 0 && (r = close_span(top, err - 1)) >= 0)
+		r = close_span(err + 1, -1);
+	else if (err < 0)
+		r = close_span(top, -1);
+	if (r < 0)
 		fail(c, r, FL_STAGE_FDTABLE, -1);
 	/* the caller's cwd, which a relative cwd key is relative to */
 	if (s->base_fd >= 0 && (r = fl__sys1(__NR_fchdir, s->base_fd)) < 0)

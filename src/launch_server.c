@@ -230,29 +230,51 @@ static void spare_add(struct srv *v, pid_t pid, int pidfd, int epoch)
 	v->spares[v->nspares++] = (struct spare){ pid, pidfd, epoch };
 }
 
+/* One message on socket rs into buf (size bytes), the fds it carries in
+ * got[0..3] (-1 where none): its length, or -1 and errno. */
+static ssize_t recv_one(int rs, void *buf, size_t size, int flags, int got[4])
+{
+	union {
+		char b[CMSG_SPACE(sizeof(int) * 4)];
+		struct cmsghdr align;
+	} u;
+	struct iovec iov = { buf, size };
+	struct msghdr h = { .msg_iov = &iov, .msg_iovlen = 1, .msg_control = u.b,
+			    .msg_controllen = sizeof(u.b) };
+	ssize_t n;
+
+	got[0] = got[1] = got[2] = got[3] = -1;
+	while ((n = recvmsg(rs, &h, MSG_CMSG_CLOEXEC | flags)) < 0 && errno == EINTR)
+		;
+	struct cmsghdr *c = n > 0 ? CMSG_FIRSTHDR(&h) : NULL;
+	if (c && c->cmsg_level == SOL_SOCKET && c->cmsg_type == SCM_RIGHTS) {
+		size_t k = (c->cmsg_len - CMSG_LEN(0)) / sizeof(int);
+		memcpy(got, CMSG_DATA(c), (k > 4 ? 4 : k) * sizeof(int));
+	}
+	return n;
+}
+
+static void close_got(int got[4])
+{
+	for (int i = 0; i < 4; i++)
+		if (got[i] >= 0)
+			close(got[i]);
+}
+
 /* Read the server's notices of new spares (their pidfds). */
 static void drain(struct srv *v)
 {
 	for (;;) {
 		struct fl__wrep w;
-		union {
-			char b[CMSG_SPACE(sizeof(int))];
-			struct cmsghdr align;
-		} u;
-		struct iovec iov = { &w, sizeof(w) };
-		struct msghdr h = { .msg_iov = &iov, .msg_iovlen = 1, .msg_control = u.b,
-				    .msg_controllen = sizeof(u.b) };
-		ssize_t n = recvmsg(v->sock, &h, MSG_DONTWAIT | MSG_CMSG_CLOEXEC);
+		int got[4];
+		ssize_t n = recv_one(v->sock, &w, sizeof(w), MSG_DONTWAIT, got);
 		if (n <= 0)
 			return;
-		struct cmsghdr *c = CMSG_FIRSTHDR(&h);
-		int fd = -1;
-		if (c && c->cmsg_level == SOL_SOCKET && c->cmsg_type == SCM_RIGHTS)
-			memcpy(&fd, CMSG_DATA(c), sizeof(int));
-		if (fd >= 0 && (size_t)n == sizeof(w) && w.has_pidfd)
-			spare_add(v, w.pid, fd, w.result);
-		else if (fd >= 0)
-			close(fd);
+		if ((size_t)n == sizeof(w) && w.has_pidfd && got[0] >= 0) {
+			spare_add(v, w.pid, got[0], w.result);
+			got[0] = -1;
+		}
+		close_got(got);
 	}
 }
 
@@ -635,43 +657,21 @@ static int taken_flush(struct srv *v)
  * none: -EAGAIN); the fds it carries in fds[0..1] (-1 if none). */
 static int recv_reply2(int rs, struct fl__wrep *w, int fds[2], int nonblock)
 {
-	union {
-		char b[CMSG_SPACE(sizeof(int) * 4)];
-		struct cmsghdr align;
-	} u;
-	struct iovec iov = { w, sizeof(*w) };
-	struct msghdr h = { .msg_iov = &iov, .msg_iovlen = 1, .msg_control = u.b,
-			    .msg_controllen = sizeof(u.b) };
-	int got[4] = { -1, -1, -1, -1 };
-	size_t ngot = 0;
-	ssize_t n;
+	int got[4];
+	ssize_t n = recv_one(rs, w, sizeof(*w), nonblock ? MSG_DONTWAIT : 0, got);
 
 	fds[0] = fds[1] = -1;
-	while ((n = recvmsg(rs, &h, MSG_CMSG_CLOEXEC | (nonblock ? MSG_DONTWAIT : 0))) < 0 &&
-	       errno == EINTR)
-		;
-	if (n == 0 && nonblock) {
-		/* A nonblocking SEQPACKET recvmsg that finds the queue empty
-		 * and then the peer closed says EOF, even when the answer
-		 * arrived in between (the server sends, then closes).  The
-		 * send came before the close: look once more. */
-		h.msg_controllen = sizeof(u.b);
-		while ((n = recvmsg(rs, &h, MSG_CMSG_CLOEXEC | MSG_DONTWAIT)) < 0 && errno == EINTR)
-			;
-	}
+	/* A nonblocking SEQPACKET recvmsg that finds the queue empty and then
+	 * the peer closed says EOF, even when the answer arrived in between
+	 * (the server sends, then closes).  The send came before the close:
+	 * look once more. */
+	if (n == 0 && nonblock)
+		n = recv_one(rs, w, sizeof(*w), MSG_DONTWAIT, got);
 	if (n < 0 && errno == EAGAIN)
 		return -EAGAIN;
 	close(rs);
-	struct cmsghdr *c = n > 0 ? CMSG_FIRSTHDR(&h) : NULL;
-	if (c && c->cmsg_level == SOL_SOCKET && c->cmsg_type == SCM_RIGHTS) {
-		ngot = (c->cmsg_len - CMSG_LEN(0)) / sizeof(int);
-		if (ngot > 4)
-			ngot = 4;
-		memcpy(got, CMSG_DATA(c), ngot * sizeof(int));
-	}
-	if (n != sizeof(*w) || !w->has_pidfd || ngot > 2) {
-		for (size_t i = 0; i < ngot; i++)
-			close(got[i]);
+	if (n != sizeof(*w) || !w->has_pidfd || got[2] >= 0) {
+		close_got(got);
 		return n != sizeof(*w) ? -ECONNRESET : 0; /* ECONNRESET: it died with the request */
 	}
 	fds[0] = got[0];
@@ -1017,38 +1017,27 @@ static int recv_outcome(int rs, struct fl__wrep *w, int *pidfd, struct fl__repor
 			struct fl__wrep w;
 			struct fl__report rep;
 		} m;
-		union {
-			char b[CMSG_SPACE(sizeof(int) * 2)];
-			struct cmsghdr align;
-		} u;
-		struct iovec iov = { &m, sizeof(m) };
-		struct msghdr h = { .msg_iov = &iov, .msg_iovlen = 1, .msg_control = u.b,
-				    .msg_controllen = sizeof(u.b) };
-		ssize_t n = recvmsg(rs, &h, MSG_CMSG_CLOEXEC);
-		if (n < 0 && errno == EINTR)
-			continue;
-		struct cmsghdr *c = n > 0 ? CMSG_FIRSTHDR(&h) : NULL;
-		if (c && c->cmsg_level == SOL_SOCKET && c->cmsg_type == SCM_RIGHTS) {
-			int k = (int)((c->cmsg_len - CMSG_LEN(0)) / sizeof(int)), fds[2];
-			memcpy(fds, CMSG_DATA(c), (size_t)(k > 2 ? 2 : k) * sizeof(int));
-			for (int i = 0; i < k && i < 2; i++) {
-				if (i == 0 && n == sizeof(m.w) && !answered && m.w.has_pidfd)
-					*pidfd = fds[0];
-				else
-					close(fds[i]);
-			}
-		}
+		int got[4];
+		ssize_t n = recv_one(rs, &m, sizeof(m), 0, got);
+		bool more = true;
 		if (n == sizeof(m.w) && !answered) {
 			*w = m.w;
 			answered = true;
+			if (m.w.has_pidfd) {
+				*pidfd = got[0];
+				got[0] = -1;
+			}
 		} else if (n == sizeof(m.rep) && !reported) {
 			*rep = m.rep;
 			reported = true;
 		} else {
 			if (n != 0)
 				r = -EPROTO; /* not ours to read */
-			break;
+			more = false;
 		}
+		close_got(got);
+		if (!more)
+			break;
 	}
 	close(rs);
 	if (r == 0 && !answered)
@@ -1448,23 +1437,18 @@ static void *watch(void *arg)
 			if (p[k].revents && v->sock >= 0 && v->gen == which[k].gen)
 				srv_stop(v, ESRCH); /* it died */
 		}
-		/* (a number here may be another's by now too: only what has
-		 * ended is reaped) */
+		/* (a number here may be another's by now too: reap_later
+		 * reaps what has ended and keeps the rest) */
 		for (int k = nsrv; r > 0 && k < n; k++) {
 			if (!p[k].revents)
 				continue;
-			for (size_t i = 0; i < ndying; i++) {
-				siginfo_t si = { 0 };
-				if (dying[i] != p[k].fd)
-					continue;
-				int w = waitid((idtype_t)P_PIDFD, (id_t)dying[i], &si,
-					       WEXITED | WNOHANG | __WALL);
-				if ((w < 0 && errno != EINTR) || (w == 0 && si.si_pid != 0)) {
-					close(dying[i]);
+			for (size_t i = 0; i < ndying; i++)
+				if (dying[i] == p[k].fd) {
+					int fd = dying[i];
 					dying[i] = dying[--ndying];
+					reap_later(fd);
+					break;
 				}
-				break;
-			}
 		}
 		char c[64];
 		while (read(watch_wake[0], c, sizeof(c)) > 0)

@@ -32,6 +32,7 @@
 #include <pthread.h>
 #include <sched.h>
 #include <signal.h>
+#include <stdbool.h>
 #include <stdlib.h>
 #include <stdio.h>
 #include <string.h>
@@ -837,13 +838,15 @@ static void job_run(struct job *j)
 	if (j->emb) {
 		start_embryo(j);
 	} else {
-		if (!__atomic_load_n(&no_clone3, __ATOMIC_RELAXED)) {
+		bool at_clone = !__atomic_load_n(&no_clone3, __ATOMIC_RELAXED);
+		if (at_clone) {
 			j->spec.mode |= FL__MODE_ERRPIPE;
 			j->spec.errfd = j->reply;
 		}
 		start_spawn(j);
-		if (j->pid > 0 && (j->spec.mode & FL__MODE_ERRPIPE) &&
-		    !__atomic_load_n(&no_clone3, __ATOMIC_RELAXED)) {
+		/* (clone3 refused just now: its clone(2) child still reports
+		 * on the socket, and we answer after it too) */
+		if (at_clone && j->pid > 0 && !__atomic_load_n(&no_clone3, __ATOMIC_RELAXED)) {
 			close_all(j->fds, j->nfds); /* the child has its copies */
 			j->nfds = 0;
 			struct fl__wrep w = { .pid = j->pid, .has_pidfd = 1, .started = 1 };
@@ -965,12 +968,12 @@ static __attribute__((noreturn)) void quit(void)
 	_exit(0);
 }
 
-/* A spare the caller took is told with its first request (FL__W_TAKEN). */
-static void taken(struct msg *q)
+/* The caller took spare pid (it has its pidfd): it is no spare now. */
+static void take(pid_t pid)
 {
-	struct emb *m;
+	struct emb *m = emb_find(pid);
 
-	if ((q->h.flags & FL__W_TAKEN) && (m = emb_find(q->h.pid)) && m->spare) {
+	if (m && m->spare) {
 		m->spare = 0;
 		nspares--;
 	}
@@ -985,12 +988,9 @@ static void handle(struct msg *q)
 	case FL__W_SPAWN:
 		do_run(q, NULL);
 		return;
-	case FL__W_EMB_TAKE: /* the caller took a spare (it has its pidfd): no answer */
-		if ((m = emb_find(q->h.pid)) && m->spare) {
-			m->spare = 0;
-			nspares--;
-			spares_fill();
-		}
+	case FL__W_EMB_TAKE: /* no answer */
+		take(q->h.pid);
+		spares_fill();
 		return;
 	case FL__W_EMB_OPEN: /* a new one: the spares are the caller's to take */
 		if ((r = emb_new(&m)) < 0) {
@@ -1007,14 +1007,16 @@ static void handle(struct msg *q)
 		q->reply = -1;
 		return;
 	case FL__W_EMB_OP:
-		taken(q);
+		if (q->h.flags & FL__W_TAKEN)
+			take(q->h.pid);
 		m = emb_find(q->h.pid);
 		reply(q->reply, m && !m->spare ? emb_op(m, q) : -ESRCH, 0, NULL, -1);
 		q->reply = -1;
 		spares_fill(); /* after the answer: the caller waits for it */
 		return;
 	case FL__W_EMB_RUN:
-		taken(q);
+		if (q->h.flags & FL__W_TAKEN)
+			take(q->h.pid);
 		m = emb_find(q->h.pid);
 		if (!m || m->spare) {
 			reply(q->reply, -ESRCH, 0, NULL, -1);

@@ -11,11 +11,11 @@
  * The server answers once, on the reply socket: struct fl__wrep with the
  * child's pidfd (FL__W_SPAWN, FL__W_EMB_OPEN); a spawn's answer may come
  * as soon as the child is cloned (started), the child then writes its
- * report there itself if it fails, and EOF follows its exec.  Each spare it makes is told
- * by a notice on the main socket with the spare's pidfd; the caller hands
- * spares out itself and says so with its first request about one
- * (FL__W_TAKEN), or before a reserve changes (FL__W_EMB_TAKE, no answer),
- * so that taking one costs it no message of its own.
+ * report there itself if it fails, and EOF follows its exec.  Each spare
+ * it makes is told by a notice on the main socket with the spare's pidfd;
+ * the caller hands spares out itself and says so with its first request
+ * about one (FL__W_TAKEN), or before a reserve changes (FL__W_EMB_TAKE, no
+ * answer), so that taking one costs it no message of its own.
  * The kernel adds SCM_CREDENTIALS to every message (SO_PASSCRED on the
  * server's end); a request from anyone but the caller, with credentials
  * other than the server's, is refused and ends the server.
@@ -65,7 +65,6 @@ struct fl__wrep {
 	int32_t pid;    /* the child or embryo; FL__W_RESERVE: the new epoch */
 	struct fl__report rep;
 	uint32_t has_pidfd; /* the first fd of the reply is the child's pidfd */
-	uint32_t nspares;   /* spare pidfds after it; their pids follow this header */
 	uint32_t started;   /* FL__W_SPAWN answered at clone: the child's own report
 			     * (a struct fl__report) follows if it fails; EOF once
 			     * it exec'd or died */

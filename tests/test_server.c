@@ -8,6 +8,7 @@
  */
 #define _GNU_SOURCE
 #include <dirent.h>
+#include <stdbool.h>
 #include <fcntl.h>
 #include <grp.h>
 #include <poll.h>
@@ -312,16 +313,41 @@ TEST(server_child_inherits_the_callers_state_at_the_request)
 	free(out);
 }
 
+/* Run argv (argv[0] a full path) through a server, with its output in
+ * out: 0, or -1 if it did not run and exit 0.  For helpers of ours that
+ * cannot run our own binary (no /proc: its $ORIGIN is unknown). */
+static int output_through_server(char *const argv[], char *out, size_t size)
+{
+	int fd = server_builder(), p[2], st = -1;
+	struct fl_action a = { .type = FL_ACTION_DUP2, .newfd = 1 };
+	struct fl_spawn_args sa = { .path = argv[0], .argv = argv, .actions = &a, .nactions = 1 };
+	if (pipe2(p, O_CLOEXEC) < 0)
+		return -1;
+	a.fd = p[1];
+	int pid = fl_pidfd_spawn_run(fd, &sa, sizeof(sa));
+	close(p[1]);
+	char *s = fl_test_slurp(p[0]);
+	snprintf(out, size, "%s", s);
+	free(s);
+	if (pid < 0 || fl_pidfd_wait(fd, &st, 0) != pid || st != 0)
+		return -1;
+	close(fd);
+	return 0;
+}
+
+static char *id_g[] = { "/usr/bin/id", "-G", NULL };
+
 /* Where sched_getattr is refused (an old seccomp profile), the nice value
  * and policy come from the three calls it replaces. */
 TEST(server_child_inherits_nice_with_sched_getattr_refused)
 {
 	struct fl_sc_rule r[] = { { SYS_sched_getattr, ENOSYS, 0, 0 } };
 	fl_sc_install(r, 1);
+	int st;
+	free(run_server_helper("srv_ids", NULL, &st)); /* the server starts with our nice */
 	errno = 0;
 	int onice = getpriority(PRIO_PROCESS, 0);
 	ASSERT_EQ(setpriority(PRIO_PROCESS, 0, onice + 2), 0);
-	int st;
 	char *out = run_server_helper("srv_state", NULL, &st);
 	ASSERT_EQ(st, 0);
 	char want[32];
@@ -342,42 +368,27 @@ HELPER(srv_noproc)
 		return 3;
 	if (open("/proc/self/limits", O_RDONLY) >= 0)
 		return 4;
+	char out[256], *t[] = { "/bin/true", NULL };
+	if (output_through_server(t, out, sizeof(out)) < 0)
+		return 5; /* the server starts with our limits and umask */
 	struct rlimit rl;
 	getrlimit(RLIMIT_MSGQUEUE, &rl);
 	rl.rlim_cur = 4321;
 	if (setrlimit(RLIMIT_MSGQUEUE, &rl) < 0)
-		return 5;
-	umask(026);
-	/* bash: our own binary finds its library through $ORIGIN, which
-	 * needs /proc */
-	int fd = server_builder(), p[2], st = -1;
-	char *av[] = { "bash", "-c", "echo $(umask) $(ulimit -q)", NULL };
-	struct fl_action a = { .type = FL_ACTION_DUP2, .newfd = 1 };
-	struct fl_spawn_args sa = { .path = "/bin/bash", .argv = av, .actions = &a, .nactions = 1 };
-	if (pipe2(p, O_CLOEXEC) < 0)
 		return 6;
-	a.fd = p[1];
-	int pid = fl_pidfd_spawn_run(fd, &sa, sizeof(sa));
-	close(p[1]);
-	if (pid < 0)
+	umask(026);
+	char *sh[] = { "/bin/bash", "-c", "echo $(umask) $(ulimit -q)", NULL };
+	if (output_through_server(sh, out, sizeof(out)) < 0)
 		return 7;
-	char *out = fl_test_slurp(p[0]);
-	if (fl_pidfd_wait(fd, &st, 0) != pid)
-		return 8;
-	printf("%d %s", st, out);
+	printf("%s", out);
 	fflush(stdout);
 	_exit(0); /* no exit handlers: a leak checker needs the /proc gone here */
 }
 
 TEST(server_child_inherits_rlimits_without_proc)
 {
-	int out, st;
-	pid_t h = fl_test_helper("srv_noproc", NULL, &out);
-	char *s = fl_test_slurp(out);
-	st = fl_test_wait(h);
-	ASSERT_TRUE(WIFEXITED(st));
-	ASSERT_EQ(WEXITSTATUS(st), 0);
-	ASSERT_STREQ(s, "0 0026 4321\n");
+	char *s = fl_test_helper_output("srv_noproc", NULL);
+	ASSERT_STREQ(s, "0026 4321\n");
 	free(s);
 }
 
@@ -418,70 +429,47 @@ static void drop_to_nobody(void)
 		_exit(20);
 }
 
-/* Run id -G through a server: 0, or -1 on error. */
-static int groups_through_server(char *out, size_t size)
-{
-	int fd = fl_pidfd_open(0, FL_PIDFD_EMPTY), p[2], st = -1;
-	char *av[] = { "id", "-G", NULL };
-	struct fl_action a = { .type = FL_ACTION_DUP2, .newfd = 1 };
-	struct fl_spawn_args sa = { .path = "/usr/bin/id", .argv = av, .actions = &a, .nactions = 1 };
-	if (fd < 0 || fl_pidfd_config(fd, FL_CONFIG_SET_STRING, "launcher", "server", 0) < 0 ||
-	    pipe2(p, O_CLOEXEC) < 0)
-		return -1;
-	a.fd = p[1];
-	int pid = fl_pidfd_spawn_run(fd, &sa, sizeof(sa));
-	close(p[1]);
-	char *s = fl_test_slurp(p[0]);
-	snprintf(out, size, "%s", s);
-	free(s);
-	if (pid < 0 || fl_pidfd_wait(fd, &st, 0) != pid || st != 0)
-		return -1;
-	close(fd);
-	return 0;
-}
-
 /* Changes the kernel's word (uid, gid of SCM_CREDENTIALS) does not show,
  * made by raw syscalls of this thread that the library's threads never
  * hear of: the library sees each at the next request, and the server of
  * the old credentials is gone by the time the request is answered; the
  * new server stays (the watcher's own credentials did not change). */
+/* Run id -G through the server after a change: the server that runs it
+ * is a new one and the old one (*srv) is gone; *srv becomes the new. */
+static bool new_server_runs(pid_t *srv, char *out, size_t size)
+{
+	pid_t old = *srv;
+	if (output_through_server(id_g, out, size) < 0)
+		return false;
+	*srv = server_pid();
+	return *srv && *srv != old && kill(old, 0) < 0;
+}
+
 HELPER(srv_raw_creds)
 {
 	(void)argc, (void)argv;
 	char out[256];
-	if (groups_through_server(out, sizeof(out)) < 0)
+	if (output_through_server(id_g, out, sizeof(out)) < 0)
 		return 3;
-	pid_t a = server_pid();
+	pid_t srv = server_pid();
 	gid_t g = 4242;
-	if (!a || syscall(SYS_setgroups, 1, &g) < 0)
+	if (!srv || syscall(SYS_setgroups, 1, &g) < 0)
 		return 4;
-	if (groups_through_server(out, sizeof(out)) < 0 || strcmp(out, "0 4242\n"))
-		return 5; /* run by a server with our new groups */
-	pid_t b = server_pid();
-	if (!b || b == a || kill(a, 0) == 0)
-		return 6;
+	if (!new_server_runs(&srv, out, sizeof(out)) || strcmp(out, "0 4242\n"))
+		return 5; /* and it has our new groups */
 	struct __user_cap_header_struct h = { _LINUX_CAPABILITY_VERSION_3, 0 };
 	struct __user_cap_data_struct d[2];
 	if (syscall(SYS_capget, &h, d) < 0)
-		return 7;
+		return 6;
 	d[0].effective &= ~(1u << CAP_KILL);
-	if (syscall(SYS_capset, &h, d) < 0)
+	if (syscall(SYS_capset, &h, d) < 0 || !new_server_runs(&srv, out, sizeof(out)))
+		return 7;
+	if (syscall(SYS_prctl, PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0 ||
+	    !new_server_runs(&srv, out, sizeof(out)))
 		return 8;
-	if (groups_through_server(out, sizeof(out)) < 0)
-		return 9;
-	pid_t c = server_pid();
-	if (!c || c == b || kill(b, 0) == 0)
-		return 10;
-	if (syscall(SYS_prctl, PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0)
-		return 11;
-	if (groups_through_server(out, sizeof(out)) < 0)
-		return 12;
-	pid_t e = server_pid();
-	if (!e || e == c || kill(c, 0) == 0)
-		return 13;
 	/* no change: the same server */
-	if (groups_through_server(out, sizeof(out)) < 0 || server_pid() != e)
-		return 14;
+	if (output_through_server(id_g, out, sizeof(out)) < 0 || server_pid() != srv)
+		return 9;
 	return 0;
 }
 
@@ -497,7 +485,7 @@ HELPER(srv_many_groups)
 	if (setgroups(3000, g) < 0)
 		return 3;
 	char out[65536];
-	if (groups_through_server(out, sizeof(out)) < 0)
+	if (output_through_server(id_g, out, sizeof(out)) < 0)
 		return 4;
 	pid_t a = server_pid();
 	int n = 0;
@@ -505,29 +493,19 @@ HELPER(srv_many_groups)
 		n += *p == ' ';
 	if (n != 3000) /* "0 100000 ... 102999" */
 		return 5;
-	if (groups_through_server(out, sizeof(out)) < 0 || !a || server_pid() != a)
+	if (output_through_server(id_g, out, sizeof(out)) < 0 || !a || server_pid() != a)
 		return 6;
 	return 0;
 }
 
 TEST(many_groups_keep_one_server)
 {
-	int out;
-	pid_t h = fl_test_helper("srv_many_groups", NULL, &out);
-	free(fl_test_slurp(out));
-	int st = fl_test_wait(h);
-	ASSERT_TRUE(WIFEXITED(st));
-	ASSERT_EQ(WEXITSTATUS(st), 0);
+	free(fl_test_helper_output("srv_many_groups", NULL));
 }
 
 TEST(raw_credential_changes_get_a_new_server)
 {
-	int out;
-	pid_t h = fl_test_helper("srv_raw_creds", NULL, &out);
-	free(fl_test_slurp(out));
-	int st = fl_test_wait(h);
-	ASSERT_TRUE(WIFEXITED(st));
-	ASSERT_EQ(WEXITSTATUS(st), 0);
+	free(fl_test_helper_output("srv_raw_creds", NULL));
 }
 
 /* An embryo made as root (a spare of a reserve made then, or made at the
