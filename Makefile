@@ -27,7 +27,8 @@ OPT       ?= -O2
 CFLAGS    ?= $(OPT) -g
 WARN      := -Wall -Wextra -Wshadow -Wstrict-prototypes -Wmissing-prototypes -Wno-unused-parameter
 ALLCFLAGS := -std=gnu11 $(WARN) -Iinclude -Isrc -MMD -MP $(CFLAGS) \
-             -DFL_SERVER_PATH='"$(LIBEXECDIR)/forkless/forkless-server"'
+             -DFL_SERVER_PATH='"$(LIBEXECDIR)/forkless/forkless-server"' \
+             -DFL_WARM_PATH='"$(LIBEXECDIR)/forkless/libforkless-warm.so"'
 
 ifdef SAN
 B         := build-san
@@ -58,6 +59,7 @@ TEST_OBJ  := $(TEST_SRC:tests/%.c=$(B)/obj/tests/%.o) $(B)/obj/tests/main.o $(B)
 BENCH_SRC := bench/bench.c bench/methods.c bench/measure.c bench/report.c
 
 all: $(B)/libforkless.a $(B)/libforkless.so $(B)/libforkless-preload.so $(B)/forkless $(B)/forkless-server \
+     $(B)/libforkless-warm.so \
      $(B)/tests/forkless-test $(B)/tests/posix-conf $(B)/true-static $(B)/bench-shim \
      $(B)/bench-reserve $(B)/tests/libnss_flslow.so.2 $(B)/soak forkless.pc
 
@@ -115,6 +117,18 @@ $(B)/libforkless-preload.so: $(SHIM_OBJ) $(B)/preload.map
 # or where FORKLESS_SERVER says.
 $(B)/forkless-server: src/server.c $(B)/obj/wire.o $(B)/obj/child.o $(B)/obj/sys_clone.o
 	$(CC) $(ALLCFLAGS) $(SANFLAGS) -o $@ src/server.c $(B)/obj/wire.o $(B)/obj/child.o $(B)/obj/sys_clone.o
+
+# The warm agent (warm.c): preloaded into a warm template's program, it
+# runs the server's loop (server.c built with FL__WARM) there.  No
+# sanitizer (the program has no runtime for it), no stack protector (a
+# copy draws its canary anew), only __libc_start_main exported.
+WARM_FLAGS := $(ALLCFLAGS) -fPIC -fvisibility=hidden $(CHILD_FLAGS)
+$(B)/obj/warm/%.o: src/%.c
+	@mkdir -p $(@D)
+	$(CC) $(WARM_FLAGS) -DFL__WARM -c -o $@ $<
+$(B)/libforkless-warm.so: $(B)/obj/warm/warm.o $(B)/obj/warm/server.o $(B)/obj/warm/wire.o \
+			  $(B)/obj/child.pic.o $(B)/obj/sys_clone.pic.o
+	$(CC) -shared -Wl,-z,defs -Wl,-z,now -o $@ $^ -ldl -lpthread
 
 $(B)/forkless: tools/forkless.c $(BENCH_SRC) bench/bench.h $(B)/libforkless.a
 	@mkdir -p $(@D)
@@ -203,6 +217,7 @@ install: all
 	install -m 755 $(B)/forkless $(DESTDIR)$(BINDIR)/
 	install -d $(DESTDIR)$(LIBEXECDIR)/forkless
 	install -m 755 $(B)/forkless-server $(DESTDIR)$(LIBEXECDIR)/forkless/
+	install -m 644 $(B)/libforkless-warm.so $(DESTDIR)$(LIBEXECDIR)/forkless/
 	$(PC_SED) forkless.pc.in > $(DESTDIR)$(PKGDIR)/forkless.pc
 	install -m 644 man/man1/*.1 $(DESTDIR)$(MANDIR)/man1/
 	install -m 644 man/man3/*.3 $(DESTDIR)$(MANDIR)/man3/

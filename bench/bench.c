@@ -459,11 +459,13 @@ static char tmpdir[64] = "";
 static char static_true[4096], static_name[] = "forkless-true-static", git_dir[128];
 static char *argv_true[] = { "true", NULL };
 static char *argv_git[] = { "git", "-C", git_dir, "rev-parse", "HEAD", NULL };
+static char *argv_py[] = { "python3", "-c", "pass", NULL };
 
 static struct bench_target targets[] = {
 	{ "true_static", static_true, static_name, argv_true, NULL },
 	{ "true_dynamic", "/bin/true", "true", argv_true, NULL },
 	{ "git_rev_parse", "/usr/bin/git", "git", argv_git, NULL },
+	{ "python3_pass", "/usr/bin/python3", "python3", argv_py, NULL },
 };
 
 static int run_quiet(char *const argv[])
@@ -510,6 +512,8 @@ static void setup_targets(void)
 	char *init[] = { "git", "init", "-q", git_dir, NULL };
 	char *commit[] = { "git", "-C", git_dir, "-c", "user.name=bench", "-c",
 			   "user.email=bench@localhost", "commit", "-q", "--allow-empty", "-m", "x", NULL };
+	if (access("/usr/bin/python3", X_OK) != 0)
+		targets[3].skip = "python3 is not installed";
 	if (access("/usr/bin/git", X_OK) != 0)
 		targets[2].skip = "git is not installed";
 	else if (run_quiet(init) != 0 || run_quiet(commit) != 0)
@@ -567,7 +571,7 @@ static int usage(FILE *f, int code)
 		"                   template_late,embryo,embryo_async,embryo_reserve,\n"
 		"                   server,server_async,posix_spawn_mt (in-flight only)\n"
 		"                   (posix_spawn, the baseline, is always run)\n"
-		"  --targets LIST   comma list of: true_static,true_dynamic,git_rev_parse\n"
+		"  --targets LIST   comma list of: true_static,true_dynamic,git_rev_parse,python3_pass\n"
 		"  --sweep LIST     comma list of: baseline,rss,threads,fds,inflight\n");
 	return code;
 }

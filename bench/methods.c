@@ -97,17 +97,23 @@ struct tmpl {
 	const struct bench_target *owner;
 	int fd;
 	double setup_us;
+	bool told; /* warm: why it runs cold was said */
 };
 
-static int tmpl_make(struct tmpl *x, const struct bench_target *t)
+static int tmpl_make_flags(struct tmpl *x, const struct bench_target *t, uint64_t flags)
 {
-	struct fl_template_args ta = { .flags = FL_TEMPLATE_SEARCH_PATH, .execfd = -1,
+	struct fl_template_args ta = { .flags = FL_TEMPLATE_SEARCH_PATH | flags, .execfd = -1,
 				       .filename = t->file, .config_fd = -1 };
 	double t0 = bench_now_us();
 	x->fd = fl_spawn_template_create(&ta, sizeof(ta));
 	x->setup_us = bench_now_us() - t0;
 	x->owner = x->fd >= 0 ? t : NULL;
 	return x->fd;
+}
+
+static int tmpl_make(struct tmpl *x, const struct bench_target *t)
+{
+	return tmpl_make_flags(x, t, 0);
 }
 
 static pid_t tmpl_spawn(int fd, const struct bench_target *t)
@@ -119,12 +125,18 @@ static pid_t tmpl_spawn(int fd, const struct bench_target *t)
 
 static struct tmpl early[8];
 
-static struct tmpl *early_of(const struct bench_target *t)
+/* t's slot of the 8 in set (its own, or a free one), or NULL. */
+static struct tmpl *tmpl_of(struct tmpl *set, const struct bench_target *t)
 {
 	size_t i = 0;
-	while (i < 8 && early[i].owner && early[i].owner != t)
+	while (i < 8 && set[i].owner && set[i].owner != t)
 		i++;
-	return i < 8 ? &early[i] : NULL;
+	return i < 8 ? &set[i] : NULL;
+}
+
+static struct tmpl *early_of(const struct bench_target *t)
+{
+	return tmpl_of(early, t);
 }
 
 static double template_begin(const struct bench_target *t)
@@ -140,6 +152,42 @@ static double template_begin(const struct bench_target *t)
 static pid_t template_m(const struct bench_target *t)
 {
 	struct tmpl *x = early_of(t);
+	return x && x->owner ? tmpl_spawn(x->fd, t) : -EBADF;
+}
+
+/*
+ * warm: a warm template (FL_TEMPLATE_WARM) per target, made on first use:
+ * its server (the program stopped before its constructors and main, the
+ * dynamic linker's work done) copies itself for each spawn.  The setup
+ * reported is the creation, which starts the server and waits for it.
+ * A target that cannot be warm (the static true) runs cold: the note in
+ * the cell says so.
+ */
+static struct tmpl warm[8];
+
+static struct tmpl *warm_of(const struct bench_target *t)
+{
+	return tmpl_of(warm, t);
+}
+
+static double warm_begin(const struct bench_target *t)
+{
+	struct tmpl *x = warm_of(t);
+	if (!x)
+		return -ENOMEM;
+	if (!x->owner && tmpl_make_flags(x, t, FL_TEMPLATE_WARM) < 0)
+		return x->fd;
+	int why = fl_spawn_template_warm(x->fd);
+	if (why > 0 && !x->told) {
+		fprintf(stderr, "bench: warm %s runs cold: %s\n", t->name, fl_strwarm(why));
+		x->told = true;
+	}
+	return x->setup_us;
+}
+
+static pid_t warm_m(const struct bench_target *t)
+{
+	struct tmpl *x = warm_of(t);
 	return x && x->owner ? tmpl_spawn(x->fd, t) : -EBADF;
 }
 
@@ -660,6 +708,9 @@ const struct bench_method bench_methods[] = {
 	{ .name = "template_late", .spawn = template_late_m, .cell_begin = template_late_begin,
 	  .cell_end = template_late_end,
 	  .about = "the template made at each cell's start (fds sweep: numbered above the open fds)" },
+	{ .name = "warm", .spawn = warm_m, .cell_begin = warm_begin,
+	  .about = "forkless warm template (FL_TEMPLATE_WARM): the program's server, past the "
+		   "dynamic linker, copies itself per spawn" },
 	{ .name = "embryo", .spawn = embryo_m,
 	  .about = "forkless embryo (made by the spawn server): fl_pidfd_open(EMBRYO) + run, "
 		   "waits for the exec" },

@@ -171,6 +171,32 @@ static void report_targets(const struct bench_report *rep)
 			}
 		}
 	}
+	/* warm templates: how many times faster than posix_spawn of the
+	 * same program, one at a time (baseline cell) */
+	static const struct {
+		const char *target;
+		double goal;
+	} warm_goals[] = { { "true_dynamic", 2.3 }, { "git_rev_parse", 1.5 }, { "python3_pass", 1.0 } };
+	bool warm_head = false;
+	for (size_t i = 0; i < rep->n; i++) {
+		const struct bench_result *r = &rep->r[i], *p;
+		if (r->skip || r->samples == 0 || strcmp(r->method, "warm") ||
+		    strcmp(r->sweep, "baseline") ||
+		    !(p = cell(rep, "posix_spawn", r->target, "baseline", r->value)))
+			continue;
+		for (size_t k = 0; k < sizeof(warm_goals) / sizeof(warm_goals[0]); k++) {
+			if (strcmp(warm_goals[k].target, r->target))
+				continue;
+			if (!warm_head) {
+				printf("\n== warm template targets: posix_spawn's latency over warm's "
+				       "(> 1 is faster)\n");
+				warm_head = true;
+			}
+			snprintf(detail, sizeof(detail), "%.1f / %.1f us", p->median_us, r->median_us);
+			goal("posix_spawn/warm", r->target, "baseline", p->median_us / r->median_us,
+			     warm_goals[k].goal, false, detail);
+		}
+	}
 	if (bench_early_exits)
 		printf("  note: %d server_async handles were readable (the child had exited) while "
 		       "fl_pidfd_spawn_result still said -EINPROGRESS; counted as failed\n",

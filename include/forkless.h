@@ -397,6 +397,26 @@ char *fl_strerror_r(const struct fl_error *e, char *buf, size_t len);
 #define FL_TEMPLATE_FOLLOW_PATH 0x2u  /* path replaced: re-open and re-check, not ESTALE */
 #define FL_TEMPLATE_SEARCH_PATH 0x4u  /* a bare filename is looked up in $PATH, once */
 #define FL_TEMPLATE_INHERIT_FDS 0x8u  /* classic fd inheritance in every spawn */
+#define FL_TEMPLATE_WARM 0x10u        /* a warm server: spawns skip exec and dynamic linking
+				       * (fl_spawn_template_warm(3); opt-in) */
+
+/* Why a template is cold: fl_spawn_template_warm(), fl_strwarm(). */
+enum fl_warm_reason {
+	FL_WARM_YES = 0,        /* warm */
+	FL_WARM_NOT_ASKED,      /* created without FL_TEMPLATE_WARM */
+	FL_WARM_STATIC,         /* a static executable (no dynamic linker to skip) */
+	FL_WARM_SETID,          /* set-user-ID or set-group-ID */
+	FL_WARM_FCAPS,          /* file capabilities */
+	FL_WARM_SCRIPT,         /* a "#!" script */
+	FL_WARM_INTERP,         /* its interpreter is not glibc's dynamic linker */
+	FL_WARM_NO_START_MAIN,  /* the program does not start through __libc_start_main */
+	FL_WARM_THREADS,        /* it had threads before main */
+	FL_WARM_FDS,            /* it had fds open beyond 0-2 before main */
+	FL_WARM_SIGNALS,        /* it had a signal handler before main */
+	FL_WARM_AGENT,          /* the agent did not report (not found, not loaded, died) */
+	FL_WARM_UNSUPPORTED,    /* this system lacks what a copy needs (PR_GET_TID_ADDRESS) */
+	FL_WARM_START,          /* starting it failed (the spawn's error says why) */
+};
 
 /* What failed, in struct fl_error.index with FL_STAGE_TEMPLATE. */
 enum fl_template_check {
@@ -472,6 +492,27 @@ int fl_spawn_template_create(struct fl_template_args *args, size_t size);
  * template.
  */
 int fl_spawn_template_spawn(int tfd, struct fl_spawn_args *args, size_t size);
+
+/*
+ * fl_spawn_template_warm - is the template warm?
+ *
+ * Returns FL_WARM_YES (0) for a warm template, else why it is cold (enum
+ * fl_warm_reason, > 0), or -errno (EBADF, EINVAL: not a template).
+ */
+int fl_spawn_template_warm(int tfd);
+
+/*
+ * fl_spawn_template_destroy - close template fd and free the template now.
+ *
+ * close(2) of a template fd frees it too, but only when the library next
+ * looks at its handles; this ends a warm template's server at once.
+ * Returns 0, or -EBADF / -EINVAL (not a template), -EBADFD (a fork child's
+ * copy: the parent's to destroy; close it).
+ */
+int fl_spawn_template_destroy(int tfd);
+
+/* A short text for an enum fl_warm_reason value (never NULL). */
+const char *fl_strwarm(int reason);
 
 /* ---- POSIX front end --------------------------------------------------- */
 

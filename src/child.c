@@ -308,9 +308,10 @@ static long fd_name(const char *p)
 /*
  * close_range refused (seccomp, < 5.9): close what /proc/self/fd lists in
  * [lo, hi], as glibc's closefrom fallback does; re-read until a pass finds
- * nothing, since closing while reading may skip entries.
+ * nothing, since closing while reading may skip entries.  With cloexec,
+ * only the close-on-exec ones (what an exec would close).
  */
-static long close_listed(unsigned int lo, unsigned int hi, int skip)
+static long close_listed(unsigned int lo, unsigned int hi, int skip, int cloexec)
 {
 	char buf[1024];
 	long dir = fl__sys4(__NR_openat, AT_FDCWD, "/proc/self/fd",
@@ -332,7 +333,8 @@ static long close_listed(unsigned int lo, unsigned int hi, int skip)
 				long fd = fd_name(buf + off + 19);
 				/* fd >= 0 first: on 32-bit ABIs long meets unsigned int as unsigned */
 				if (fd >= 0 && (unsigned long)fd >= lo && (unsigned long)fd <= hi &&
-				    fd != dir && fd != skip) {
+				    fd != dir && fd != skip &&
+				    (!cloexec || fl__sys2(__NR_fcntl, fd, F_GETFD) == FD_CLOEXEC)) {
 					fl__sys1(__NR_close, fd);
 					found = 1;
 				}
@@ -366,7 +368,7 @@ static long do_close_range(struct child *c, const struct fl_action *a)
 		r = fl__sys3(__NR_close_range, lo, end, a->flags);
 		/* close_range refused: one by one (not for CLOSE_RANGE_CLOEXEC) */
 		if ((r == -ENOSYS || r == -EPERM) && !a->flags)
-			r = close_listed(lo, end, -1);
+			r = close_listed(lo, end, -1, 0);
 		if (k == n || end == ~0U)
 			break;
 		lo = end + 2;
@@ -443,7 +445,7 @@ static long close_span(int lo, int hi)
 	long r = fl__sys3(__NR_close_range, lo, h, 0);
 	if (r != -ENOSYS && r != -EPERM)
 		return r;
-	return close_listed((unsigned int)lo, h, -1);
+	return close_listed((unsigned int)lo, h, -1, 0);
 }
 
 /* Close every fd >= 3 except the kept ones and the held ones. */
@@ -749,6 +751,16 @@ int fl__child_main(void *arg)
 		fail(&c, r, FL_STAGE_SIGMASK, -1);
 
 	stage(&c, FL_STAGE_EXEC);
+	if (s->mode & FL__MODE_NOEXEC) {
+		/* a warm child: the program is already here; what its exec
+		 * would have closed goes (the report fd, closed by the caller
+		 * of this, last) */
+		if (c.held[HELD_EXEC] >= 0)
+			fl__sys1(__NR_close, c.held[HELD_EXEC]);
+		if ((r = close_listed(0, ~0U, c.held[HELD_ERR], 1)) < 0)
+			fail(&c, r, FL_STAGE_EXEC, -1);
+		return c.held[HELD_ERR];
+	}
 	r = do_exec(c.s, c.held[HELD_EXEC]);
 	fail(&c, r, FL_STAGE_EXEC, -1);
 }

@@ -438,6 +438,10 @@ static int set_flag(struct fl__config *c, const struct key *k, unsigned int cmd,
 		c->inherit_fds = on;
 		return 0;
 	}
+	if (k->bit == ~0u) { /* "warm": a warm template's server (true, the default) or exec */
+		c->cold = cmd != FL_CONFIG_UNSET && !on;
+		return 0;
+	}
 	if (on)
 		c->spec.set |= k->bit;
 	else
@@ -907,6 +911,7 @@ static const struct key keys[] = {
 	{ "sched_policy", set_sched, 0, 0 },
 	{ "sched_priority", set_sched, 0, 1 },
 	{ "inherit_fds", set_flag, 0, 0 },
+	{ "warm", set_flag, ~0u, 0 },
 	{ "resetids", set_flag, FL__SET_RESETIDS, 0 },
 	{ "template", set_template, 0, 0 },
 	{ "launcher", set_launcher, 0, 0 },

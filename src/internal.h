@@ -57,6 +57,8 @@ struct fl__config {
 	bool execfd_inherit;       /* a script run from an fd: keep execfd open across exec */
 	int launcher;              /* FL__LAUNCHER_*: "launcher" */
 	int numa_node;             /* the node of "numa_node", or -1 */
+	struct fl__warm *warm;     /* a warm template's run: its server (not owned) */
+	bool cold;                 /* "warm" false: a warm template's file run by exec */
 };
 
 enum { FL__LAUNCHER_DEFAULT, FL__LAUNCHER_VFORK, FL__LAUNCHER_SERVER };
@@ -116,6 +118,26 @@ int fl__server_reserve(int node, unsigned int n);
 void fl__embryos_gone(unsigned int gen, int why, void (*reap)(int pidfd));
 /* FORKLESS_LAUNCHER=server: the default launcher is the server. */
 bool fl__server_default(void);
+
+/* ---- warm templates (template.c owns them, launch_server.c runs them) ---- */
+struct fl__warm {
+	unsigned int id;  /* unique in the process: its server's slot is found by it */
+	char *argv0;      /* the start's argv[0]: the template's path or name */
+	int execfd;       /* our fd of the template's file: what the start runs */
+	char **envp;      /* the creator's environment, the start's (the agent added) */
+	char *loader;     /* what of it the dynamic linker reads (fl__warm_loader) */
+	int reason;       /* FL_WARM_*: why it is cold (atomic); 0 while warm */
+};
+#define FL__WARM_COLD (-100000) /* fl__warm_spawn: run this one cold */
+/* Spawn s from w's server, started if need be: as fl__run's launchers, or
+ * FL__WARM_COLD (w is cold, or s's loader variables are not w's). */
+int fl__warm_spawn(struct fl__warm *w, struct fl__spec *s, int *ret_pidfd, struct fl_error *e);
+/* Start w's server if it has none: 0, or why w is cold. */
+int fl__warm_check(struct fl__warm *w);
+/* w's server goes, if it has one. */
+void fl__warm_stop(struct fl__warm *w);
+/* The LD_* and GLIBC_TUNABLES entries of envp, sorted, in one string. */
+char *fl__warm_loader(char *const *envp);
 
 /* Prepare spec from config + args into *s (keep list in *ret_keep, the
  * caller frees it); the first half of fl__run. */

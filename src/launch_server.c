@@ -54,6 +54,7 @@
 #include "handle.h"
 #include "internal.h"
 #include "sys.h"
+#include "warm.h"
 #include "wire.h"
 
 #ifndef FL_SERVER_PATH
@@ -61,6 +62,8 @@
 #endif
 
 #define NSERVERS 65 /* the default one, and one per NUMA node 0..63 */
+#define NWARM 8     /* warm servers (of warm templates) a process keeps; then LRU */
+#define NSLOTS (NSERVERS + NWARM)
 #define GROUPS_MAX 256
 
 struct creds {
@@ -90,10 +93,12 @@ struct srv {
 	size_t nspares, cap;
 	pid_t *taken;   /* spares handed out the server has not heard of yet */
 	size_t ntaken, cap_taken;
+	unsigned int warm_id; /* a warm server's: its template's fl__warm.id */
+	unsigned long used;   /* a warm server's last spawn (LRU) */
 };
 
 static pthread_mutex_t srv_lock = PTHREAD_MUTEX_INITIALIZER;
-static struct srv servers[NSERVERS];
+static struct srv servers[NSLOTS];
 static pid_t srv_owner;  /* the process whose servers these are */
 static unsigned int gen_next = 1;
 static int watch_wake[2] = { -1, -1 };
@@ -183,21 +188,30 @@ static bool creds_equal(const struct creds *a, const struct creds *b)
 
 /* The server program: $FORKLESS_SERVER (not for set-id programs), beside
  * the library (a build tree, or a private install), or the installed one. */
-static const char *server_path(char *buf, size_t size)
+/* A helper file: where environment variable env says, else name beside
+ * this library (or the program it is linked into) if it is there (access
+ * mode), else the installed path. */
+static const char *helper_path(const char *env, const char *name, int mode,
+			       const char *installed, char *buf, size_t size)
 {
-	const char *env = secure_getenv("FORKLESS_SERVER");
+	const char *v = secure_getenv(env);
 	Dl_info info;
 
-	if (env && *env)
-		return env;
-	if (dladdr((void *)server_path, &info) && info.dli_fname && strchr(info.dli_fname, '/')) {
+	if (v && *v)
+		return v;
+	if (dladdr((void *)helper_path, &info) && info.dli_fname && strchr(info.dli_fname, '/')) {
 		const char *slash = strrchr(info.dli_fname, '/');
-		int n = snprintf(buf, size, "%.*s/forkless-server", (int)(slash - info.dli_fname),
-				 info.dli_fname);
-		if (n > 0 && (size_t)n < size && access(buf, X_OK) == 0)
+		int n = snprintf(buf, size, "%.*s/%s", (int)(slash - info.dli_fname),
+				 info.dli_fname, name);
+		if (n > 0 && (size_t)n < size && access(buf, mode) == 0)
 			return buf;
 	}
-	return FL_SERVER_PATH;
+	return installed;
+}
+
+static const char *server_path(char *buf, size_t size)
+{
+	return helper_path("FORKLESS_SERVER", "forkless-server", X_OK, FL_SERVER_PATH, buf, size);
 }
 
 static void reap_fd(int pidfd)
@@ -479,7 +493,7 @@ static void adopt(void)
 	if (srv_owner == me)
 		return;
 	if (srv_owner != 0) {
-		for (int i = 0; i < NSERVERS; i++) {
+		for (int i = 0; i < NSLOTS; i++) {
 			struct srv *v = &servers[i];
 			if (v->sock >= 0) {
 				close(v->sock);
@@ -492,7 +506,7 @@ static void adopt(void)
 		}
 	}
 	memset(servers, 0, sizeof(servers));
-	for (int i = 0; i < NSERVERS; i++)
+	for (int i = 0; i < NSLOTS; i++)
 		servers[i].sock = servers[i].pidfd = -1;
 	srv_owner = me;
 }
@@ -698,15 +712,13 @@ static int recv_reply(int rs, struct fl__wrep *w, int *ret_fd, int nonblock)
  * a server generation (gen != 0): that one or none.  Returns the reply
  * socket in *ret_reply, 0 or -errno.
  */
-static int request(int node, unsigned int gen, struct fl__wreq *h, const void *p, size_t len,
-		   const int *fds, size_t nfds, int *ret_reply, unsigned int *ret_gen,
-		   struct fl_error *ret_err, const struct creds *known)
+static int request_locked(int node, unsigned int gen, struct fl__wreq *h, const void *p,
+			  size_t len, const int *fds, size_t nfds, int *ret_reply,
+			  unsigned int *ret_gen, struct fl_error *ret_err, const struct creds *known)
 {
 	struct srv *v;
-	int cs, r;
+	int r;
 
-	pthread_setcancelstate(PTHREAD_CANCEL_DISABLE, &cs);
-	pthread_mutex_lock(&srv_lock);
 	for (int tries = 0;; tries++) {
 		if ((r = srv_get(node, known, &v, ret_err)) < 0)
 			break;
@@ -733,6 +745,18 @@ static int request(int node, unsigned int gen, struct fl__wreq *h, const void *p
 			*ret_gen = v->gen;
 		break;
 	}
+	return r;
+}
+
+static int request(int node, unsigned int gen, struct fl__wreq *h, const void *p, size_t len,
+		   const int *fds, size_t nfds, int *ret_reply, unsigned int *ret_gen,
+		   struct fl_error *ret_err, const struct creds *known)
+{
+	int cs, r;
+
+	pthread_setcancelstate(PTHREAD_CANCEL_DISABLE, &cs);
+	pthread_mutex_lock(&srv_lock);
+	r = request_locked(node, gen, h, p, len, fds, nfds, ret_reply, ret_gen, ret_err, known);
 	pthread_mutex_unlock(&srv_lock);
 	pthread_setcancelstate(cs, NULL);
 	return r;
@@ -1056,13 +1080,26 @@ static int recv_outcome(int rs, struct fl__wrep *w, int *pidfd, struct fl__repor
 	return 0;
 }
 
-/* A spawn through the server for node: the launcher of launcher=server. */
-int fl__server_spawn(struct fl__spec *s, int node, int *ret_pidfd, struct fl_error *e)
+/* A spawn's answer on reply socket rs, and its child's outcome. */
+static int spawn_outcome(int rs, int *ret_pidfd, struct fl_error *e)
+{
+	struct fl__wrep w = { 0 };
+	int pidfd, r;
+	struct fl__report rep;
+	if ((r = recv_outcome(rs, &w, &pidfd, &rep)) < 0 || (r = w.result) < 0)
+		return fail_at(e, -r, FL_STAGE_CLONE);
+	if (w.pid <= 0) /* the clone failed */
+		return fail_at(e, w.rep.err ? w.rep.err : EAGAIN, FL_STAGE_CLONE);
+	return fl__outcome_reap(&rep, w.pid, pidfd, ret_pidfd, pidfd, e);
+}
+
+/* A spawn through the server for node; locked: srv_lock is held. */
+static int server_spawn(struct fl__spec *s, int node, int *ret_pidfd, struct fl_error *e,
+			bool locked)
 {
 	struct fl__wreq h = { .type = FL__W_SPAWN };
-	struct fl__wrep w = { 0 };
 	struct req q;
-	int rs, pidfd, r;
+	int rs, r;
 
 	if ((r = req_make(&q, s, 0)) < 0) {
 		req_free(&q);
@@ -1070,7 +1107,9 @@ int fl__server_spawn(struct fl__spec *s, int node, int *ret_pidfd, struct fl_err
 	}
 	h.flags = q.flags;
 	struct fl_error se = { 0, FL_STAGE_NONE, -1 };
-	r = request(node, 0, &h, q.buf, q.len, q.fds, q.nfds, &rs, NULL, &se, q.have_cr ? &q.cr : NULL);
+	const struct creds *cr = q.have_cr ? &q.cr : NULL;
+	r = locked ? request_locked(node, 0, &h, q.buf, q.len, q.fds, q.nfds, &rs, NULL, &se, cr)
+		   : request(node, 0, &h, q.buf, q.len, q.fds, q.nfds, &rs, NULL, &se, cr);
 	req_free(&q);
 	if (r < 0 && se.err) { /* starting the server failed, at that step */
 		*e = se;
@@ -1078,12 +1117,300 @@ int fl__server_spawn(struct fl__spec *s, int node, int *ret_pidfd, struct fl_err
 	}
 	if (r < 0)
 		return fail_at(e, -r, FL_STAGE_CLONE);
-	struct fl__report rep;
-	if ((r = recv_outcome(rs, &w, &pidfd, &rep)) < 0 || (r = w.result) < 0)
+	return spawn_outcome(rs, ret_pidfd, e);
+}
+
+/* A spawn through the server for node: the launcher of launcher=server. */
+int fl__server_spawn(struct fl__spec *s, int node, int *ret_pidfd, struct fl_error *e)
+{
+	return server_spawn(s, node, ret_pidfd, e, false);
+}
+
+/* ---- warm servers ------------------------------------------------------ */
+
+/*
+ * A warm template's server: its program, started through the spawn server
+ * with the agent preloaded (warm.c), in a slot of its own after the
+ * per-node servers, found by the template's id.  Everything else is a
+ * server's: credentials checked per spawn and watched, EOF at exit or
+ * exec, death noticed by the watcher and the next spawn starting it
+ * again, the parent's kept from a fork child.  NWARM slots; the least
+ * recently used one is let go for a new one.
+ */
+static unsigned long warm_tick;
+
+#ifndef FL_WARM_PATH
+#define FL_WARM_PATH "/usr/local/libexec/forkless/libforkless-warm.so"
+#endif
+
+/* The agent: FORKLESS_WARM_AGENT, beside this library, or installed. */
+static const char *agent_path(char *buf, size_t size)
+{
+	return helper_path("FORKLESS_WARM_AGENT", "libforkless-warm.so", R_OK, FL_WARM_PATH,
+			   buf, size);
+}
+
+static bool loader_var(const char *e)
+{
+	return !strncmp(e, "LD_", 3) || !strncmp(e, "GLIBC_TUNABLES=", 15);
+}
+
+static int cmp_str(const void *a, const void *b)
+{
+	return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+/* What of environment envp the dynamic linker reads (LD_*,
+ * GLIBC_TUNABLES), sorted, one string (malloc'd); NULL: no memory. */
+char *fl__warm_loader(char *const *envp)
+{
+	size_t n = 0, len = 1, k = 0;
+
+	for (size_t i = 0; envp && envp[i]; i++)
+		if (loader_var(envp[i])) {
+			n++;
+			len += strlen(envp[i]) + 1;
+		}
+	const char **v = malloc((n ? n : 1) * sizeof(*v));
+	char *out = malloc(len);
+	if (!v || !out) {
+		free(v);
+		free(out);
+		return NULL;
+	}
+	for (size_t i = 0; envp && envp[i]; i++)
+		if (loader_var(envp[i]))
+			v[k++] = envp[i];
+	qsort(v, n, sizeof(*v), cmp_str);
+	char *p = out;
+	for (size_t i = 0; i < n; i++)
+		p = stpcpy(stpcpy(p, v[i]), "\n");
+	*p = 0;
+	free(v);
+	return out;
+}
+
+static struct srv *warm_find(const struct fl__warm *w)
+{
+	for (int i = NSERVERS; i < NSLOTS; i++)
+		if (servers[i].sock >= 0 && servers[i].warm_id == w->id)
+			return &servers[i];
+	return NULL;
+}
+
+/* The environment of w's start: the creator's, the agent first in
+ * LD_PRELOAD, the socket named (malloc'd, one block); NULL: no memory. */
+static char **warm_env(const struct fl__warm *w)
+{
+	char agent[PATH_MAX], pre[PATH_MAX + 32];
+	const char *old = NULL;
+	size_t n = 0;
+
+	for (; w->envp[n]; n++)
+		if (!strncmp(w->envp[n], "LD_PRELOAD=", 11))
+			old = w->envp[n] + 11;
+	snprintf(pre, sizeof(pre), "LD_PRELOAD=%s%s%s", agent_path(agent, sizeof(agent)),
+		 old && *old ? ":" : "", old ? old : "");
+	char **e = malloc((n + 3) * sizeof(*e));
+	if (!e)
+		return NULL;
+	size_t k = 0;
+	for (size_t i = 0; i < n; i++)
+		if (strncmp(w->envp[i], "LD_PRELOAD=", 11) && strncmp(w->envp[i], FL__WARM_ENV "=",
+								       sizeof(FL__WARM_ENV)))
+			e[k++] = w->envp[i];
+	e[k++] = pre;
+	e[k++] = FL__WARM_ENV "=3";
+	e[k] = NULL;
+	char **all = fl__strv_dup(e);
+	free(e);
+	return all;
+}
+
+/*
+ * Start w's server in slot v (srv_lock held): its program through the
+ * spawn server (the caller's child), stdio /dev/null, the socket at 3,
+ * default signals, on "/".  Then wait for the agent's word.  0; or a
+ * reason the template is cold (> 0, in w->reason) with the process gone.
+ */
+static int warm_start(struct srv *v, struct fl__warm *w)
+{
+	struct fl_open null = { .path = "/dev/null", .flags = O_RDWR };
+	struct fl_action acts[] = {
+		{ .type = FL_ACTION_DUP2, .fd = -1, .newfd = FL__WARM_SOCK },
+		{ .type = FL_ACTION_OPEN, .fd = AT_FDCWD, .newfd = 0, .arg = (uintptr_t)&null },
+		{ .type = FL_ACTION_DUP2, .fd = 0, .newfd = 1 },
+		{ .type = FL_ACTION_DUP2, .fd = 0, .newfd = 2 },
+	};
+	char *argv[] = { w->argv0, NULL };
+	struct fl_spawn_args a = { .argv = argv, .actions = acts, .nactions = 4 };
+	struct fl__config c;
+	struct fl_error e;
+	struct fl__spec s;
+	int sv[2], one = 1, pidfd = -1, *keep = NULL, r;
+	char **envp = warm_env(w);
+
+	if (!(a.envp = envp))
+		return FL_WARM_START;
+	if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) < 0) {
+		free(envp);
+		return FL_WARM_START;
+	}
+	/* before any request: the kernel adds the sender's credentials */
+	setsockopt(sv[1], SOL_SOCKET, SO_PASSCRED, &one, sizeof(one));
+	acts[0].fd = sv[1];
+	fl__config_init(&c);
+	c.execfd = w->execfd;
+	r = fl__config_apply(&c, FL_CONFIG_SET_STRING, "sigdefault", "all", 0);
+	if (r == 0)
+		r = fl__config_apply(&c, FL_CONFIG_SET_STRING, "cwd", "/", 0);
+	creds_get(&v->cr); /* before: a change during the start can only make them differ */
+	if (r == 0 && (r = fl__prepare(&c, &a, &s, &keep, &e)) == 0)
+		r = server_spawn(&s, -1, &pidfd, &e, true);
+	free(keep);
+	c.execfd = -1; /* w's */
+	fl__config_free(&c);
+	free(envp);
+	close(sv[1]);
+	if (r < 0) {
+		close(sv[0]);
+		return FL_WARM_START;
+	}
+	/* the agent's word: ready, or why not (and it exits) */
+	struct fl__wrep hi = { 0 };
+	struct pollfd p = { sv[0], POLLIN, 0 };
+	ssize_t n = 0;
+	if (poll(&p, 1, 10000) == 1)
+		n = recv(sv[0], &hi, sizeof(hi), MSG_DONTWAIT);
+	if (n != (ssize_t)sizeof(hi) || hi.result != 0 || hi.pid != r) {
+		close(sv[0]);
+		end_process(pidfd);
+		return n == (ssize_t)sizeof(hi) && hi.result < 0 ? -hi.result : FL_WARM_AGENT;
+	}
+	v->sock = sv[0];
+	v->pidfd = pidfd;
+	v->pid = r;
+	v->gen = gen_next++;
+	v->warm_id = w->id;
+	v->reserve = 0;
+	v->epoch = 0;
+	watch_start();
+	if (watching)
+		(void)!write(watch_wake[1], "", 1);
+	return 0;
+}
+
+/* A slot for a new warm server (srv_lock held): a free one, else the
+ * least recently used one's server goes. */
+static struct srv *warm_slot(void)
+{
+	struct srv *old = NULL;
+
+	for (int i = NSERVERS; i < NSLOTS; i++) {
+		if (servers[i].sock < 0)
+			return &servers[i];
+		if (!old || servers[i].used < old->used)
+			old = &servers[i];
+	}
+	srv_stop(old, ESRCH);
+	return old;
+}
+
+/* w's server, started if need be (srv_lock held): NULL if w is cold. */
+static struct srv *warm_get(struct fl__warm *w, const struct creds *known)
+{
+	struct srv *v;
+	struct creds now;
+
+	adopt();
+	if ((v = warm_find(w))) {
+		if (!known)
+			creds_get(&now);
+		if (creds_equal(known ? known : &now, &v->cr))
+			return v;
+		srv_stop(v, EPERM); /* never again for these credentials */
+	}
+	if (__atomic_load_n(&w->reason, __ATOMIC_RELAXED))
+		return NULL;
+	v = warm_slot();
+	int why = warm_start(v, w);
+	if (why) {
+		if (why != FL_WARM_START) /* a start that failed may work next time */
+			__atomic_store_n(&w->reason, why, __ATOMIC_RELAXED);
+		return NULL;
+	}
+	return v;
+}
+
+int fl__warm_check(struct fl__warm *w)
+{
+	int cs, why;
+
+	pthread_setcancelstate(PTHREAD_CANCEL_DISABLE, &cs);
+	pthread_mutex_lock(&srv_lock);
+	why = warm_get(w, NULL) ? 0 : __atomic_load_n(&w->reason, __ATOMIC_RELAXED);
+	pthread_mutex_unlock(&srv_lock);
+	pthread_setcancelstate(cs, NULL);
+	return why ? why : 0;
+}
+
+int fl__warm_spawn(struct fl__warm *w, struct fl__spec *s, int *ret_pidfd, struct fl_error *e)
+{
+	struct fl__wreq h = { .type = FL__W_SPAWN };
+	struct req q;
+	int rs = -1, cs, r;
+
+	/* what the dynamic linker read at the start must be what it would
+	 * read now */
+	char *ld = fl__warm_loader(s->envp);
+	bool same = ld && !strcmp(ld, w->loader);
+	free(ld);
+	if (!same)
+		return FL__WARM_COLD;
+	if ((r = req_make(&q, s, 0)) < 0) {
+		req_free(&q);
+		return fail_at(e, -r, FL_STAGE_CONFIG);
+	}
+	h.flags = q.flags;
+	pthread_setcancelstate(PTHREAD_CANCEL_DISABLE, &cs);
+	pthread_mutex_lock(&srv_lock);
+	for (int tries = 0; tries < 2; tries++) {
+		struct srv *v = warm_get(w, q.have_cr ? &q.cr : NULL);
+		if (!v) {
+			r = FL__WARM_COLD;
+			break;
+		}
+		v->used = ++warm_tick;
+		h.flags &= FL__W_LIMITS;
+		r = send_request(v, &h, q.buf, q.len, q.fds, q.nfds, &rs);
+		if (r != -EPIPE && r != -ECONNRESET && r != -ECONNREFUSED)
+			break;
+		srv_stop(v, ESRCH); /* it died: once more, with a new one */
+	}
+	pthread_mutex_unlock(&srv_lock);
+	pthread_setcancelstate(cs, NULL);
+	req_free(&q);
+	if (r == FL__WARM_COLD)
+		return r;
+	if (r < 0)
 		return fail_at(e, -r, FL_STAGE_CLONE);
-	if (w.pid <= 0) /* the clone failed */
-		return fail_at(e, w.rep.err ? w.rep.err : EAGAIN, FL_STAGE_CLONE);
-	return fl__outcome_reap(&rep, w.pid, pidfd, ret_pidfd, pidfd, e);
+	return spawn_outcome(rs, ret_pidfd, e);
+}
+
+/* w's server goes (its template is freed, or its file changed). */
+void fl__warm_stop(struct fl__warm *w)
+{
+	int cs;
+
+	pthread_setcancelstate(PTHREAD_CANCEL_DISABLE, &cs);
+	pthread_mutex_lock(&srv_lock);
+	if (srv_owner == getpid()) {
+		struct srv *v = warm_find(w);
+		if (v)
+			srv_stop(v, ESRCH);
+	}
+	pthread_mutex_unlock(&srv_lock);
+	pthread_setcancelstate(cs, NULL);
 }
 
 /* ---- embryos ----------------------------------------------------------- */
@@ -1300,7 +1627,7 @@ FL__EXPORT int fl_server_release(unsigned int flags)
 	fl__handle_sweep(); /* closed embryo handles: their answers' sockets go */
 	pthread_mutex_lock(&srv_lock);
 	if (srv_owner == getpid())
-		for (int i = 0; i < NSERVERS; i++)
+		for (int i = 0; i < NSLOTS; i++)
 			srv_stop(&servers[i], ESRCH);
 	/* it sees nothing to watch and goes, with its fds; not while it
 	 * waits for a process we could not kill (after a privilege drop) */
@@ -1353,7 +1680,7 @@ static void watch_creds(void)
 	if (creds_equal(&now, &watch_cr))
 		return;
 	watch_cr = now;
-	for (int i = 0; i < NSERVERS; i++)
+	for (int i = 0; i < NSLOTS; i++)
 		if (servers[i].sock >= 0 && !creds_equal(&now, &servers[i].cr))
 			srv_stop(&servers[i], EPERM);
 }
@@ -1379,7 +1706,7 @@ static void *watch(void *arg)
 		watch_creds();
 		/* kept in globals: a fork child (which has no watcher) must not
 		 * find memory only this thread's stack pointed to */
-		want = 1 + NSERVERS + ndying;
+		want = 1 + NSLOTS + ndying;
 		if (want > watch_cap) {
 			struct pollfd *np = realloc(watch_p, want * sizeof(*np));
 			if (np)
@@ -1398,7 +1725,7 @@ static void *watch(void *arg)
 		p = watch_p;
 		which = watch_which;
 		p[n++] = (struct pollfd){ watch_wake[0], POLLIN, 0 };
-		for (int i = 0; i < NSERVERS; i++)
+		for (int i = 0; i < NSLOTS; i++)
 			if (servers[i].sock >= 0 && srv_owner == getpid()) {
 				which[n] = (struct watched){ i, servers[i].gen };
 				p[n++] = (struct pollfd){ servers[i].pidfd, POLLIN, 0 };

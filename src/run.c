@@ -302,7 +302,12 @@ int fl__run(const struct fl__config *c, const struct fl_spawn_args *a,
 	int cs;
 	pthread_setcancelstate(PTHREAD_CANCEL_DISABLE, &cs);
 	if ((r = fl__prepare(c, a, &s, &keep, e)) >= 0) {
-		if (c->launcher == FL__LAUNCHER_SERVER ||
+		r = FL__WARM_COLD;
+		if (c->warm && !c->cold)
+			r = fl__warm_spawn(c->warm, &s, ret_pidfd, e);
+		if (r != FL__WARM_COLD)
+			;
+		else if (c->launcher == FL__LAUNCHER_SERVER ||
 		    (c->launcher == FL__LAUNCHER_DEFAULT && fl__server_default()))
 			r = fl__server_spawn(&s, c->numa_node, ret_pidfd, e);
 		else

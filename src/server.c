@@ -42,6 +42,7 @@
 #include <unistd.h>
 
 #include "sys.h"
+#include "warm.h"
 #include "wire.h"
 
 #define SOCK 3
@@ -833,8 +834,42 @@ static void pending_sweep(void)
  * vfork parent does (the caller reads to EOF either way), and a slow
  * child goes to a worker.
  */
+#ifdef FL__WARM
+/*
+ * A warm child: a copy of this process (no CLONE_VM: fork's way, by
+ * warm.c), the caller's own (CLONE_PARENT).  It runs the child executor
+ * on the spec up to where exec would come and then goes on into the
+ * program (fl__warm_child never returns).  Answered at clone, as a spawn:
+ * the child writes its report on the reply socket if it fails, and EOF
+ * comes when it closes the socket, set up.  We keep nothing of it.
+ */
+static void warm_run(struct job *j)
+{
+	j->spec.mode |= FL__MODE_ERRPIPE | FL__MODE_NOEXEC;
+	j->spec.errfd = j->reply;
+	long pid = fl__warm_clone(&j->pidfd);
+	if (pid == 0)
+		fl__warm_child(&j->spec, fl__child_main(&j->arg));
+	if (pid < 0) {
+		j->rep = (struct fl__report){ (int)-pid, FL_STAGE_CLONE, -1, FL_STAGE_CLONE, 0 };
+		reply(j->reply, 0, 0, &j->rep, -1);
+	} else {
+		struct fl__wrep w = { .pid = (pid_t)pid, .has_pidfd = 1, .started = 1 };
+		w.rep = (struct fl__report){ 0, 0, -1, FL_STAGE_CLONE, 0 };
+		send_answer(j->reply, &w, &j->pidfd, 1);
+		j->pidfd = -1;
+	}
+	j->reply = -1;
+	job_free(j);
+}
+#endif
+
 static void job_run(struct job *j)
 {
+#ifdef FL__WARM
+	warm_run(j);
+	return;
+#endif
 	if (j->emb) {
 		start_embryo(j);
 	} else {
@@ -984,6 +1019,13 @@ static void handle(struct msg *q)
 	struct emb *m = NULL;
 	long r;
 
+#ifdef FL__WARM
+	if (q->h.type != FL__W_SPAWN) { /* a warm server only spawns */
+		reply(q->reply, -EOPNOTSUPP, 0, NULL, -1);
+		q->reply = -1;
+		return;
+	}
+#endif
 	switch (q->h.type) {
 	case FL__W_SPAWN:
 		do_run(q, NULL);
@@ -1046,18 +1088,27 @@ static void handle(struct msg *q)
 	q->reply = -1;
 }
 
+#ifdef FL__WARM
+/* The warm server's loop (warm.c): returns only in a child, which goes on
+ * into the program from fl__warm_child. */
+void fl__warm_serve(void)
+#else
 int main(void)
+#endif
 {
 	int one = 1;
 
 	caller = getppid();
+#ifndef FL__WARM
 	/* a batch task's wakeup does not preempt the running one: a request
 	 * never takes the caller's CPU from it (each child gets the caller's
-	 * policy back, which the request carries) */
+	 * policy back, which the request carries); a warm server's children
+	 * are copies of it, and keep their own */
 	if (sched_getscheduler(0) == SCHED_OTHER) {
 		struct sched_param sp = { 0 };
 		sched_setscheduler(0, SCHED_BATCH, &sp);
 	}
+#endif
 	for (int i = 0; i < FL__RLIM_MAX; i++)
 		if (fl__sys4(__NR_prlimit64, 0, i, NULL, &own_limits[i]) == 0)
 			own_limits_known |= 1u << i;
@@ -1066,7 +1117,7 @@ int main(void)
 	/* no SIGPIPE disposition of ours: children would inherit an ignored
 	 * one (CLONE_CLEAR_SIGHAND keeps SIG_IGN); every send says MSG_NOSIGNAL */
 	if (setsockopt(SOCK, SOL_SOCKET, SO_PASSCRED, &one, sizeof(one)) < 0)
-		return 1;
+		quit();
 	for (;;) {
 		size_t n = 1, i = 1;
 		for (struct emb *m = embs; m; m = m->next)

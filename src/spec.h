@@ -55,6 +55,7 @@ enum {
 	FL__MODE_EXECFD_INHERIT = 1u << 5,  /* a script by fd: the interpreter reads /dev/fd/N */
 	FL__MODE_FAR_FDS = 1u << 7,         /* copy below near_limit, take the far fds by pidfd_getfd */
 	FL__MODE_REMAP = 1u << 8,           /* a server child: put remap_src[] at the caller's numbers */
+	FL__MODE_NOEXEC = 1u << 9,          /* a warm child: return instead of exec (warm.c) */
 };
 
 /* A caller fd a server child gets: its number there and its FD_CLOEXEC. */
@@ -150,6 +151,8 @@ struct fl__child_arg {
 	volatile struct fl__report *report;
 	volatile int *pidfd; /* where clone put the pidfd number (written before we run) */
 };
+/* Exits, or execs; with FL__MODE_NOEXEC, returns the report fd (-1: none)
+ * once every step before exec is done, the program's fd closed. */
 int fl__child_main(void *arg);
 
 /*

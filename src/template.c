@@ -24,6 +24,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/xattr.h>
 #include <unistd.h>
 
 #include "handle.h"
@@ -42,7 +43,7 @@
 #define NATIVE_CLASS (sizeof(void *) == 8 ? ELFCLASS64 : ELFCLASS32)
 
 #define ALL_FLAGS (FL_TEMPLATE_NO_CLOEXEC | FL_TEMPLATE_FOLLOW_PATH | FL_TEMPLATE_SEARCH_PATH | \
-		   FL_TEMPLATE_INHERIT_FDS)
+		   FL_TEMPLATE_INHERIT_FDS | FL_TEMPLATE_WARM)
 
 struct fl__template {
 	atomic_int refs;
@@ -59,6 +60,8 @@ struct fl__template {
 	struct fl__config cfg; /* default configuration */
 	struct fl_action *actions; /* default actions, deep copies */
 	size_t nactions;
+	struct fl__warm *warm;   /* FL_TEMPLATE_WARM that passed the file's checks */
+	int cold_reason;         /* FL_WARM_*: why not, without one */
 };
 
 void fl__template_get(struct fl__template *t)
@@ -123,8 +126,22 @@ static int repoint(int fd, struct fl__template *t, int newfd, int cloexec)
 	return r;
 }
 
+static void warm_free(struct fl__warm *w)
+{
+	if (!w)
+		return;
+	fl__warm_stop(w);
+	if (w->execfd >= 0)
+		close(w->execfd);
+	free(w->argv0);
+	free(w->envp);
+	free(w->loader);
+	free(w);
+}
+
 void fl__template_free(struct fl__template *t)
 {
+	warm_free(t->warm);
 	free(t->filename);
 	free(t->groups);
 	fl__config_free(&t->cfg);
@@ -166,7 +183,7 @@ static int check_script(const char *buf, size_t n, struct fl_error *e)
 }
 
 static int check_elf(int fd, const struct stat *st, const unsigned char *buf, size_t n,
-		     struct fl_error *e)
+		     char *interp_out, struct fl_error *e)
 {
 	Elf64_Ehdr h;
 
@@ -196,6 +213,8 @@ static int check_elf(int fd, const struct stat *st, const unsigned char *buf, si
 		    pread(fd, interp, ph.p_filesz, (off_t)ph.p_offset) != (ssize_t)ph.p_filesz)
 			return fail(e, ENOEXEC, FL_TCHECK_TRUNCATED);
 		interp[ph.p_filesz] = 0;
+		if (interp_out)
+			memcpy(interp_out, interp, ph.p_filesz + 1);
 		return check_interp(interp, e);
 	}
 	return 0; /* static */
@@ -216,12 +235,15 @@ static int may_exec(int fd, const struct stat *st)
 	return (st->st_mode & 0001) != 0;
 }
 
-/* Everything exec would find out one spawn at a time. */
-static int check_file(int fd, struct stat *st, bool *script, struct fl_error *e)
+/* Everything exec would find out one spawn at a time; interp (PATH_MAX,
+ * if not NULL) gets an ELF's PT_INTERP, "" if none. */
+static int check_file(int fd, struct stat *st, bool *script, char *interp, struct fl_error *e)
 {
 	unsigned char buf[256];
 	ssize_t n;
 
+	if (interp)
+		*interp = 0;
 	if (fstat(fd, st) < 0)
 		return fail(e, errno, FL_TCHECK_OPEN);
 	if (S_ISDIR(st->st_mode))
@@ -239,7 +261,7 @@ static int check_file(int fd, struct stat *st, bool *script, struct fl_error *e)
 	if (*script)
 		return check_script((const char *)buf, (size_t)n, e);
 	if (n >= 4 && !memcmp(buf, ELFMAG, SELFMAG))
-		return check_elf(fd, st, buf, (size_t)n, e);
+		return check_elf(fd, st, buf, (size_t)n, interp, e);
 	return fail(e, ENOEXEC, FL_TCHECK_FORMAT);
 }
 
@@ -373,6 +395,56 @@ static int take_defaults(struct fl__template *t, const struct fl_template_args *
 	return 0;
 }
 
+/* ---- warm templates ------------------------------------------------------ */
+
+/* What of the file alone keeps it from being warm (FL_WARM_*), or 0. */
+static int warm_refusal(int fd, const struct stat *st, bool script, const char *interp)
+{
+	char path[64];
+
+	if (script)
+		return FL_WARM_SCRIPT;
+	if (st->st_mode & (S_ISUID | S_ISGID))
+		return FL_WARM_SETID;
+	snprintf(path, sizeof(path), "/proc/self/fd/%d", fd);
+	if (getxattr(path, "security.capability", NULL, 0) > 0)
+		return FL_WARM_FCAPS;
+	if (!interp[0])
+		return FL_WARM_STATIC;
+	const char *base = strrchr(interp, '/');
+	if (strncmp(base ? base + 1 : interp, "ld-linux", 8))
+		return FL_WARM_INTERP; /* the agent needs glibc's */
+	return 0;
+}
+
+/* t's warm server, started now, so that the query answers at once. */
+static int warm_new(struct fl__template *t, int fd, const char *interp)
+{
+	static atomic_uint ids;
+	struct fl__warm *w;
+	int why = warm_refusal(fd, &t->id, t->script, interp);
+
+	if (why) {
+		t->cold_reason = why;
+		return 0;
+	}
+	if (!(w = calloc(1, sizeof(*w))))
+		return -ENOMEM;
+	w->id = atomic_fetch_add(&ids, 1) + 1;
+	w->execfd = fcntl(fd, F_DUPFD_CLOEXEC, 3);
+	w->argv0 = strdup(t->filename ? t->filename : "forkless-warm");
+	w->envp = fl__strv_dup(t->cfg.envp ? t->cfg.envp : environ);
+	w->loader = w->envp ? fl__warm_loader(w->envp) : NULL;
+	if (w->execfd < 0 || !w->argv0 || !w->envp || !w->loader) {
+		int err = w->execfd < 0 ? -errno : -ENOMEM;
+		t->warm = w;
+		return err;
+	}
+	t->warm = w;
+	fl__warm_check(w);
+	return 0;
+}
+
 static int template_create(struct fl_template_args *args, size_t size)
 {
 	FL__KEEP_ERRNO;
@@ -395,9 +467,16 @@ static int template_create(struct fl_template_args *args, size_t size)
 	pthread_mutex_init(&t->id_lock, NULL);
 	t->flags = a.flags;
 	fl__config_init(&t->cfg);
-	if ((r = fd = open_target(t, &a, e)) < 0 || (r = check_file(fd, &t->id, &t->script, e)) < 0 ||
+	char interp[PATH_MAX];
+	if ((r = fd = open_target(t, &a, e)) < 0 ||
+	    (r = check_file(fd, &t->id, &t->script, interp, e)) < 0 ||
 	    (r = take_defaults(t, &a, e)) < 0)
 		goto out_free;
+	t->cold_reason = FL_WARM_NOT_ASKED;
+	if ((a.flags & FL_TEMPLATE_WARM) && (r = warm_new(t, fd, interp)) < 0) {
+		fail(e, -r, FL_TCHECK_ARGS);
+		goto out_free;
+	}
 	if ((a.flags & FL_TEMPLATE_NO_CLOEXEC) && fcntl(fd, F_SETFD, 0) < 0) {
 		r = fail(e, errno, FL_TCHECK_OPEN);
 		goto out_free;
@@ -460,7 +539,7 @@ static int follow(struct fl__template *t, int tfd, int *ret_fd, bool *ret_script
 	if ((fd = open_file(t->filename, t->open_flags)) < 0)
 		return fail(e, -fd, FL_TCHECK_OPEN);
 	bool script = false;
-	if ((r = check_file(fd, &now, &script, e)) < 0) {
+	if ((r = check_file(fd, &now, &script, NULL, e)) < 0) {
 		close(fd);
 		return r;
 	}
@@ -506,8 +585,18 @@ int fl__template_run(struct fl__template *t, int tfd, int execfd, const struct f
 		return fail(e, EFAULT, FL_TCHECK_ARGS);
 	if (!same_creds(t))
 		return fail(e, EACCES, FL_TCHECK_CREDS);
+	pthread_mutex_lock(&t->id_lock);
+	struct stat was = t->id;
+	pthread_mutex_unlock(&t->id_lock);
 	if (t->filename && (r = follow(t, tfd, &newfd, &script, e)) < 0)
 		return r;
+	if (t->warm && (newfd >= 0 || !same_file(&was, &t->id))) {
+		/* FL_TEMPLATE_FOLLOW_PATH found another file: the warm server
+		 * runs the old one; it goes, and this spawn is cold */
+		fl__warm_stop(t->warm);
+		__atomic_store_n(&t->warm->reason, FL_WARM_START, __ATOMIC_RELAXED);
+	}
+	c.warm = t->warm;
 	c.execfd = newfd >= 0 ? newfd : execfd >= 0 ? execfd : tfd;
 	c.path = NULL;
 	c.execfd_inherit = false;
@@ -556,6 +645,82 @@ static int template_spawn(int tfd, struct fl_spawn_args *args, size_t size)
 		*a.pidfd = pidfd;
 	fl__template_release(t);
 	return r;
+}
+
+static int template_destroy(int tfd)
+{
+	struct fl__handle *h;
+	int r = fl__handle_get(tfd, &h);
+
+	if (r == -ENOENT)
+		return fcntl(tfd, F_GETFD) < 0 ? -EBADF : -EINVAL;
+	if (r < 0)
+		return r;
+	if (h->kind != FL__H_TEMPLATE) {
+		fl__handle_put(h);
+		return -EINVAL;
+	}
+	fl__handle_remove(tfd, h);
+	close(tfd);
+	fl__handle_put(h); /* the last reference: freed now (a spawn in flight keeps its own) */
+	return 0;
+}
+
+FL__EXPORT int fl_spawn_template_destroy(int tfd)
+{
+	FL__KEEP_ERRNO;
+	int cs, r;
+
+	pthread_setcancelstate(PTHREAD_CANCEL_DISABLE, &cs);
+	r = template_destroy(tfd);
+	pthread_setcancelstate(cs, NULL);
+	return r;
+}
+
+static int template_warm(int tfd)
+{
+	struct fl__template *t;
+	int r = fl__template_acquire(tfd, &t);
+
+	if (r < 0)
+		return r;
+	r = t->warm ? fl__warm_check(t->warm) : t->cold_reason;
+	fl__template_release(t);
+	return r;
+}
+
+FL__EXPORT int fl_spawn_template_warm(int tfd)
+{
+	FL__KEEP_ERRNO;
+	int cs, r;
+
+	pthread_setcancelstate(PTHREAD_CANCEL_DISABLE, &cs);
+	r = template_warm(tfd);
+	pthread_setcancelstate(cs, NULL);
+	return r;
+}
+
+FL__EXPORT const char *fl_strwarm(int reason)
+{
+	static const char *const text[] = {
+		[FL_WARM_YES] = "warm",
+		[FL_WARM_NOT_ASKED] = "not asked to be warm",
+		[FL_WARM_STATIC] = "a static executable",
+		[FL_WARM_SETID] = "set-user-ID or set-group-ID",
+		[FL_WARM_FCAPS] = "file capabilities",
+		[FL_WARM_SCRIPT] = "a script",
+		[FL_WARM_INTERP] = "its interpreter is not glibc's dynamic linker",
+		[FL_WARM_NO_START_MAIN] = "does not start through __libc_start_main",
+		[FL_WARM_THREADS] = "threads before main",
+		[FL_WARM_FDS] = "fds open before main",
+		[FL_WARM_SIGNALS] = "signal handlers before main",
+		[FL_WARM_AGENT] = "the warm agent did not report",
+		[FL_WARM_UNSUPPORTED] = "not supported here",
+		[FL_WARM_START] = "its warm server could not start",
+	};
+	if (reason < 0 || reason >= (int)(sizeof(text) / sizeof(text[0])) || !text[reason])
+		return "unknown";
+	return text[reason];
 }
 
 FL__EXPORT int fl_spawn_template_create(struct fl_template_args *args, size_t size)

@@ -133,7 +133,20 @@ static void template_calls(void)
 	ASSERT_GT(pid, 0);
 	ASSERT_EQ(fl_test_wait(pid), 0);
 	ASSERT_EQ(KEEP(fl_spawn_template_spawn(0, &a, sizeof(a))), -EINVAL); /* not a template */
-	close(tfd);
+	ASSERT_EQ(KEEP(fl_spawn_template_warm(tfd)), FL_WARM_NOT_ASKED);
+	ASSERT_EQ(KEEP(fl_spawn_template_warm(12345)), -EBADF);
+	ASSERT_STREQ(KEEP(fl_strwarm(FL_WARM_YES)), "warm");
+	ASSERT_EQ(KEEP(fl_spawn_template_destroy(tfd)), 0);
+	ASSERT_EQ(KEEP(fl_spawn_template_destroy(tfd)), -EBADF);
+	/* a warm one: its server started, used and ended */
+	t.flags = FL_TEMPLATE_WARM;
+	tfd = KEEP(fl_spawn_template_create(&t, sizeof(t)));
+	ASSERT_GE(tfd, 0);
+	ASSERT_EQ(KEEP(fl_spawn_template_warm(tfd)), FL_WARM_YES);
+	pid = KEEP(fl_spawn_template_spawn(tfd, &a, sizeof(a)));
+	ASSERT_GT(pid, 0);
+	ASSERT_EQ(fl_test_wait(pid), 0);
+	ASSERT_EQ(KEEP(fl_spawn_template_destroy(tfd)), 0);
 }
 
 static void posix_calls(void)
@@ -214,6 +227,8 @@ static void check_checklist(void)
 		char name[128];
 		if (strstr(line, "global:"))
 			in_global = 1;
+		else if (strchr(line, '}'))
+			in_global = 0; /* the end of a version's block */
 		else if (strstr(line, "local:"))
 			in_global = 0;
 		else if (in_global && sscanf(line, " %127[A-Za-z0-9_];", name) == 1) {
