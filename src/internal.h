@@ -138,6 +138,13 @@ int fl__warm_check(struct fl__warm *w);
 void fl__warm_stop(struct fl__warm *w);
 /* The LD_* and GLIBC_TUNABLES entries of envp, sorted, in one string. */
 char *fl__warm_loader(char *const *envp);
+/* FORKLESS_WARM (template.c): a reference to the warm template of path if
+ * the variable lists it (use_path: a bare name is searched in $PATH), else
+ * NULL; fl__warm_forget drops a stale one so that the next is made anew. */
+struct fl__template *fl__warm_for(const char *path, bool use_path);
+void fl__warm_forget(struct fl__template *t);
+/* Whether this thread's last fl__run was served by a warm server. */
+extern __thread bool fl__ran_warm;
 
 /* Prepare spec from config + args into *s (keep list in *ret_keep, the
  * caller frees it); the first half of fl__run. */

@@ -184,7 +184,23 @@ static int posix_spawn_body(pid_t *ret_pid, int *ret_pidfd, const char *path,
 		.actions = acts,
 		.nactions = n,
 	};
-	r = fl__run(&c, &a, ret_pidfd ? &pidfd : NULL, &e);
+	struct fl__template *t = fl__warm_for(path, xflags & FL__XFLAGS_USE_PATH);
+	if (t) { /* FORKLESS_WARM lists it: its warm template (the path checked) */
+		a.path = NULL;
+		r = fl__template_run(t, -1, -1, &c, &a, ret_pidfd ? &pidfd : NULL, &e);
+		if (r < 0 && e.stage == FL_STAGE_TEMPLATE) {
+			/* the file was replaced (ESTALE) or is gone, or our
+			 * credentials changed: this spawn as without the list,
+			 * a new template next time */
+			fl__warm_forget(t);
+			a.path = path;
+			r = fl__run(&c, &a, ret_pidfd ? &pidfd : NULL, &e);
+		}
+		fl__template_release(t);
+	} else {
+		fl__ran_warm = false;
+		r = fl__run(&c, &a, ret_pidfd ? &pidfd : NULL, &e);
+	}
 	if (r >= 0) {
 		if (ret_pid)
 			*ret_pid = r;

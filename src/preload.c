@@ -56,7 +56,8 @@ static void log_spawn(const char *fn, const char *path, int r, pid_t pid, const 
 	if (!log || !*log)
 		return;
 	if (r == 0)
-		n = snprintf(line, sizeof(line), "forkless %s %s pid=%d\n", fn, path, (int)pid);
+		n = snprintf(line, sizeof(line), "forkless %s %s pid=%d%s\n", fn, path, (int)pid,
+			     fl__ran_warm ? " warm" : "");
 	else
 		n = snprintf(line, sizeof(line), "forkless %s %s error=%s\n", fn, path,
 			     fl_strerror_r(e, msg, sizeof(msg)));

@@ -290,6 +290,8 @@ int fl__prepare(const struct fl__config *c, const struct fl_spawn_args *a, struc
 	return 0;
 }
 
+__thread bool fl__ran_warm;
+
 int fl__run(const struct fl__config *c, const struct fl_spawn_args *a,
 	    int *ret_pidfd, struct fl_error *e)
 {
@@ -305,6 +307,7 @@ int fl__run(const struct fl__config *c, const struct fl_spawn_args *a,
 		r = FL__WARM_COLD;
 		if (c->warm && !c->cold)
 			r = fl__warm_spawn(c->warm, &s, ret_pidfd, e);
+		fl__ran_warm = r != FL__WARM_COLD;
 		if (r != FL__WARM_COLD)
 			;
 		else if (c->launcher == FL__LAUNCHER_SERVER ||

@@ -845,7 +845,9 @@ static void pending_sweep(void)
  */
 static void warm_run(struct job *j)
 {
-	j->spec.mode |= FL__MODE_ERRPIPE | FL__MODE_NOEXEC;
+	/* every disposition here is SIG_DFL (the agent refuses to serve
+	 * otherwise, and sets none): what CLONE_CLEAR_SIGHAND would give */
+	j->spec.mode |= FL__MODE_ERRPIPE | FL__MODE_NOEXEC | FL__MODE_SIGHAND_CLEARED;
 	j->spec.errfd = j->reply;
 	long pid = fl__warm_clone(&j->pidfd);
 	if (pid == 0)

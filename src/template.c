@@ -445,13 +445,48 @@ static int warm_new(struct fl__template *t, int fd, const char *interp)
 	return 0;
 }
 
+/* A template of checked args a: *ret, its file's fd returned (or -errno). */
+static int template_build(const struct fl_template_args *a, struct fl__template **ret,
+			  struct fl_error *e)
+{
+	struct fl__template *t;
+	int r, fd = -1;
+
+	if ((r = check_args(a, e)) < 0)
+		return r;
+	if (!(t = calloc(1, sizeof(*t))))
+		return fail(e, ENOMEM, FL_TCHECK_ARGS);
+	atomic_init(&t->refs, 1);
+	pthread_mutex_init(&t->id_lock, NULL);
+	t->flags = a->flags;
+	fl__config_init(&t->cfg);
+	char interp[PATH_MAX];
+	if ((r = fd = open_target(t, a, e)) < 0 ||
+	    (r = check_file(fd, &t->id, &t->script, interp, e)) < 0 ||
+	    (r = take_defaults(t, a, e)) < 0)
+		goto out_free;
+	t->cold_reason = FL_WARM_NOT_ASKED;
+	if ((a->flags & FL_TEMPLATE_WARM) && (r = warm_new(t, fd, interp)) < 0) {
+		fail(e, -r, FL_TCHECK_ARGS);
+		goto out_free;
+	}
+	*ret = t;
+	return fd;
+
+out_free:
+	if (fd >= 0)
+		close(fd);
+	fl__template_free(t);
+	return r;
+}
+
 static int template_create(struct fl_template_args *args, size_t size)
 {
 	FL__KEEP_ERRNO;
 	struct fl_error scratch, *e = &scratch;
 	struct fl_template_args a;
 	struct fl__template *t;
-	int r, fd = -1;
+	int r, fd;
 
 	r = copy_targs(&a, args, size);
 	if (a.error)
@@ -459,24 +494,8 @@ static int template_create(struct fl_template_args *args, size_t size)
 	*e = (struct fl_error){ 0, FL_STAGE_NONE, -1 };
 	if (r < 0)
 		return fail(e, -r, FL_TCHECK_ARGS);
-	if ((r = check_args(&a, e)) < 0)
+	if ((r = fd = template_build(&a, &t, e)) < 0)
 		return r;
-	if (!(t = calloc(1, sizeof(*t))))
-		return fail(e, ENOMEM, FL_TCHECK_ARGS);
-	atomic_init(&t->refs, 1);
-	pthread_mutex_init(&t->id_lock, NULL);
-	t->flags = a.flags;
-	fl__config_init(&t->cfg);
-	char interp[PATH_MAX];
-	if ((r = fd = open_target(t, &a, e)) < 0 ||
-	    (r = check_file(fd, &t->id, &t->script, interp, e)) < 0 ||
-	    (r = take_defaults(t, &a, e)) < 0)
-		goto out_free;
-	t->cold_reason = FL_WARM_NOT_ASKED;
-	if ((a.flags & FL_TEMPLATE_WARM) && (r = warm_new(t, fd, interp)) < 0) {
-		fail(e, -r, FL_TCHECK_ARGS);
-		goto out_free;
-	}
 	if ((a.flags & FL_TEMPLATE_NO_CLOEXEC) && fcntl(fd, F_SETFD, 0) < 0) {
 		r = fail(e, errno, FL_TCHECK_OPEN);
 		goto out_free;
@@ -490,10 +509,99 @@ static int template_create(struct fl_template_args *args, size_t size)
 	return fd;
 
 out_free:
-	if (fd >= 0)
-		close(fd);
+	close(fd);
 	fl__template_free(t);
 	return r;
+}
+
+/* ---- FORKLESS_WARM: warm templates for the POSIX front end ------------- */
+
+/*
+ * FORKLESS_WARM=/usr/bin/git:/usr/bin/ls: posix_spawn of those programs
+ * (by that path, or by a bare name that $PATH resolves to it) is served by
+ * a warm template of each, made on its first spawn and kept (no fd: the
+ * template holds its file through its warm server's fd).  A template whose
+ * file was replaced fails with ESTALE and is made anew; one that cannot be
+ * warm runs its spawns by exec as any template does.
+ */
+#define WARM_LIST_MAX 64
+
+static struct {
+	char *path;
+	struct fl__template *t;
+} warm_list[WARM_LIST_MAX];
+static int warm_n;
+static pthread_once_t warm_once = PTHREAD_ONCE_INIT;
+static pthread_mutex_t warm_lock = PTHREAD_MUTEX_INITIALIZER;
+
+static void warm_list_init(void)
+{
+	const char *v = secure_getenv("FORKLESS_WARM");
+	if (!v)
+		return;
+	for (const char *p = v; *p && warm_n < WARM_LIST_MAX;) {
+		size_t len = strcspn(p, ":");
+		if (len && p[0] == '/' && (warm_list[warm_n].path = strndup(p, len)))
+			warm_n++;
+		p += len + (p[len] == ':');
+	}
+}
+
+/* The list's entry for path (a bare name resolved through $PATH as
+ * execvp would with use_path), or -1. */
+static int warm_index(const char *path, bool use_path)
+{
+	bool bare = use_path && !strchr(path, '/');
+	char *found = NULL;
+	int k = -1;
+
+	for (int i = 0; i < warm_n && k < 0; i++) {
+		const char *base = strrchr(warm_list[i].path, '/') + 1;
+		if (!bare ? !strcmp(path, warm_list[i].path) : !strcmp(path, base)) {
+			if (bare && !found && search_path(path, &found) < 0)
+				return -1;
+			if (!bare || !strcmp(found, warm_list[i].path))
+				k = i;
+		}
+	}
+	free(found);
+	return k;
+}
+
+struct fl__template *fl__warm_for(const char *path, bool use_path)
+{
+	struct fl__template *t = NULL;
+
+	pthread_once(&warm_once, warm_list_init);
+	if (!warm_n || !path)
+		return NULL;
+	int i = warm_index(path, use_path);
+	if (i < 0)
+		return NULL;
+	pthread_mutex_lock(&warm_lock);
+	if (!warm_list[i].t) {
+		struct fl_template_args a = { .flags = FL_TEMPLATE_WARM, .execfd = -1,
+					      .filename = warm_list[i].path, .config_fd = -1 };
+		struct fl_error e;
+		int fd = template_build(&a, &warm_list[i].t, &e);
+		if (fd >= 0)
+			close(fd);
+	}
+	if ((t = warm_list[i].t))
+		fl__template_get(t);
+	pthread_mutex_unlock(&warm_lock);
+	return t;
+}
+
+void fl__warm_forget(struct fl__template *t)
+{
+	pthread_mutex_lock(&warm_lock);
+	for (int i = 0; i < warm_n; i++)
+		if (warm_list[i].t == t) {
+			warm_list[i].t = NULL;
+			fl__template_release(t);
+		}
+	pthread_mutex_unlock(&warm_lock);
 }
 
 /* ---- spawning ---------------------------------------------------------- */
@@ -598,7 +706,7 @@ int fl__template_run(struct fl__template *t, int tfd, int execfd, const struct f
 	}
 	c.warm = t->warm;
 	c.execfd = newfd >= 0 ? newfd : execfd >= 0 ? execfd : tfd;
-	c.path = NULL;
+	c.path = c.execfd < 0 ? t->filename : NULL; /* no handle (FORKLESS_WARM's): by its path, just checked */
 	c.execfd_inherit = false;
 	if (script && t->filename) { /* by its path, just checked */
 		c.execfd = -1;

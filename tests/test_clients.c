@@ -711,6 +711,103 @@ TEST_TIMEOUT(clients_ninja_parallel_build, 60)
 	client_free(&shim);
 }
 
+/* ---- 3. make and ninja with FORKLESS_WARM ------------------------------ */
+
+/* Log lines of fn spawning a path ending in suffix that were served warm. */
+static int warm_lines(const char *text, const char *suffix)
+{
+	int n = 0;
+	for (const char *l = text; *l;) {
+		const char *end = strchr(l, '\n');
+		char *line = strndup(l, (size_t)(end - l));
+		char f[64], p[PATH_LEN];
+		size_t ll = strlen(line), pl, sl = strlen(suffix);
+		if (sscanf(line, "forkless %63s %4095s", f, p) == 2 && ll > 5 &&
+		    !strcmp(line + ll - 5, " warm") && (pl = strlen(p)) >= sl &&
+		    !strcmp(p + pl - sl, suffix))
+			n++;
+		free(line);
+		l = end + 1;
+	}
+	return n;
+}
+
+/* A build under the shim with FORKLESS_WARM listing what it runs gives
+ * the same bytes as a plain one, and the log shows the warm spawns. */
+static void warm_build(const char *tool, char *const argv[], void (*gen)(const char *),
+		       const char *warm, const char *ignore, struct client *plain,
+		       struct client *shim, char **log_text)
+{
+	char plain_dir[PATH_LEN], shim_dir[PATH_LEN], log[PATH_LEN], var[3 * PATH_LEN];
+	snprintf(plain_dir, sizeof(plain_dir), "%s/plain", fl_test_tmpdir());
+	snprintf(shim_dir, sizeof(shim_dir), "%s/warm", fl_test_tmpdir());
+	snprintf(log, sizeof(log), "%s/warm.log", fl_test_tmpdir());
+	gen(plain_dir);
+	gen(shim_dir);
+	client_run(tool, argv, plain_dir, NULL, plain);
+	ASSERT_CLIENT_OK(*plain, "plain build");
+	snprintf(var, sizeof(var), "FORKLESS_WARM=%s", warm);
+	char *extra[] = { var, NULL };
+	char **env = client_env(log, extra);
+	client_run_env(tool, argv, env, shim_dir, shim);
+	client_env_free(env);
+	ASSERT_CLIENT_OK(*shim, "build under the shim with FORKLESS_WARM");
+	char *po = sorted_lines(plain->out), *so = sorted_lines(shim->out);
+	ASSERT_STREQ(po, so);
+	ASSERT_SAME_OUTPUT(*plain, *shim, err);
+	assert_same_files(plain_dir, shim_dir, ignore);
+	check_program(plain_dir);
+	check_program(shim_dir);
+	free(po);
+	free(so);
+	*log_text = log_read(log);
+}
+
+TEST_TIMEOUT(clients_make_build_with_forkless_warm, 90)
+{
+	char make[PATH_LEN], cc[PATH_LEN], echo[PATH_LEN], warm[3 * PATH_LEN + 16], *text;
+	struct client plain, shim;
+
+	skip_under_valgrind();
+	if (find_prog("make", make, sizeof(make)) < 0)
+		SKIP("make is not installed");
+	skip_other_class(make);
+	if (find_prog("cc", cc, sizeof(cc)) < 0 || find_prog("echo", echo, sizeof(echo)) < 0)
+		SKIP("no C compiler (cc) to build with");
+	snprintf(warm, sizeof(warm), "%s:%s:/bin/sh", cc, echo);
+	char *argv[] = { "make", "-j2", "--no-print-directory", NULL };
+	warm_build(make, argv, gen_make_project, warm, NULL, &plain, &shim, &text);
+	/* the compiles and the link, the echo, the five through /bin/sh */
+	log_expect_lines(text, NSRC + 7);
+	if (warm_lines(text, "/cc") != NSRC + 1 || warm_lines(text, "/echo") != 1 ||
+	    warm_lines(text, "/bin/sh") != 5)
+		fl_test_fail(__FILE__, __LINE__, "not every listed spawn was warm:\n%s", text);
+	free(text);
+	client_free(&plain);
+	client_free(&shim);
+}
+
+TEST_TIMEOUT(clients_ninja_build_with_forkless_warm, 90)
+{
+	char ninja[PATH_LEN], cc[PATH_LEN], *text;
+	struct client plain, shim;
+
+	skip_under_valgrind();
+	if (find_prog("ninja", ninja, sizeof(ninja)) < 0)
+		SKIP("ninja is not installed");
+	skip_other_class(ninja);
+	if (find_prog("cc", cc, sizeof(cc)) < 0)
+		SKIP("no C compiler (cc) to build with");
+	char *argv[] = { "ninja", "-j2", NULL };
+	warm_build(ninja, argv, gen_ninja_project, "/bin/sh", ".ninja_", &plain, &shim, &text);
+	log_expect_lines(text, NSRC + 2);
+	if (warm_lines(text, "/bin/sh") != NSRC + 2)
+		fl_test_fail(__FILE__, __LINE__, "not every edge's /bin/sh was warm:\n%s", text);
+	free(text);
+	client_free(&plain);
+	client_free(&shim);
+}
+
 /* ---- python ------------------------------------------------------------ */
 
 /*
