@@ -125,6 +125,7 @@ enum fl_config_cmd {
  *   rlimit.<name> (every RLIMIT_*, e.g. rlimit.nofile) uid gid groups cgroup
  *   pdeathsig affinity mempolicy numa_node sched_policy sched_priority
  *   inherit_fds resetids template (FL_CONFIG_SET_FD: a template fd)
+ *   warm (a warm template's server, the default; false: by exec) launcher
  *
  * Returns 0.  Errors: -EBADF fd is not open, or a bad fd value; -EINVAL fd
  * is not a forkless handle, unknown key, wrong command for the key or a

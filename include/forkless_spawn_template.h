@@ -131,6 +131,9 @@ typedef fl_aligned_u64 fl_rfc_aligned_u64;
 
 /* spawn_template_create_args.flags: the template fd gets O_CLOEXEC */
 #define SPAWN_TEMPLATE_CREATE_CLOEXEC (1ULL << 0)
+/* spawn_template_create_args.flags, forkless's own (not in the RFC): a warm
+ * template (FL_TEMPLATE_WARM, fl_spawn_template_warm(3)) */
+#define SPAWN_TEMPLATE_CREATE_WARM (1ULL << 63)
 /* spawn_template_spawn_args.flags: classic inheritance of fds without
  * FD_CLOEXEC; by default the child closes every fd above 2 after the actions */
 #define SPAWN_TEMPLATE_SPAWN_INHERIT_FDS (1ULL << 0)
@@ -343,12 +346,15 @@ static inline int fl_rfc_spawn_template_create(struct spawn_template_create_args
 	if ((r = fl_rfc__copy_args(&a, sizeof(a), args, args_size)) < 0)
 		return fl_rfc__fail(-r);
 	filename = (const char *)(uintptr_t)a.filename;
-	if ((a.flags & ~(uint64_t)SPAWN_TEMPLATE_CREATE_CLOEXEC) || a.exec_flags ||
+	if ((a.flags & ~(uint64_t)(SPAWN_TEMPLATE_CREATE_CLOEXEC | SPAWN_TEMPLATE_CREATE_WARM)) ||
+	    a.exec_flags ||
 	    a.reserved[0] || a.reserved[1] || a.reserved[2] || a.reserved[3] || a.actions ||
 	    a.actions_len || (a.execfd < 0) == !filename || (filename && filename[0] != '/'))
 		return fl_rfc__fail(EINVAL);
 	memset(&fa, 0, sizeof(fa));
 	fa.flags = (a.flags & SPAWN_TEMPLATE_CREATE_CLOEXEC) ? 0 : FL_TEMPLATE_NO_CLOEXEC;
+	if (a.flags & SPAWN_TEMPLATE_CREATE_WARM)
+		fa.flags |= FL_TEMPLATE_WARM;
 	fa.execfd = filename ? -1 : a.execfd;
 	fa.filename = filename;
 	fa.config_fd = -1;

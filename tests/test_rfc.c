@@ -284,3 +284,21 @@ TEST(rfc_fd_rules)
 	close(cloexec);
 	close(t);
 }
+
+/* forkless's own create flag: a warm template through the RFC's calls. */
+TEST(rfc_create_warm_flag_makes_a_warm_template)
+{
+	if (sizeof(void *) == 4)
+		SKIP("the programs here are 64-bit");
+	struct spawn_template_create_args c = {
+		.flags = SPAWN_TEMPLATE_CREATE_CLOEXEC | SPAWN_TEMPLATE_CREATE_WARM,
+		.execfd = -1, .filename = (uintptr_t)"/bin/echo" };
+	int t = spawn_template_create(&c, sizeof(c));
+	ASSERT_GE(t, 0);
+	ASSERT_EQ(fl_spawn_template_warm(t), FL_WARM_YES);
+	char *argv[] = { "echo", "hi", NULL };
+	char *out = rfc_run(t, argv, environ, NULL, 0, 0);
+	ASSERT_STREQ(out, "hi\n");
+	free(out);
+	ASSERT_EQ(fl_spawn_template_destroy(t), 0);
+}

@@ -29,6 +29,8 @@ extern char **environ;
 
 static int create(const char *path, uint64_t flags)
 {
+	if (sizeof(void *) == 4)
+		SKIP("the programs here are 64-bit: a 32-bit build cannot run their templates");
 	struct fl_error e = { -1, -1, -2 };
 	struct fl_template_args a = { .flags = flags, .execfd = -1, .filename = path,
 				      .config_fd = -1, .error = &e };
@@ -103,6 +105,10 @@ static void same_warm_as_cold(const char *path, char *const argv[], const char *
 TEST_TIMEOUT(warm_corpus_gives_what_cold_gives, 240)
 {
 	char file[4200], sorted[4200];
+	/* valgrind takes its preload out of a cold child's LD_PRELOAD (it
+	 * sees the exec); a warm child gets the variable as sent */
+	if (fl_test_valgrind())
+		unsetenv("LD_PRELOAD");
 	snprintf(file, sizeof(file), "%s/corpus.txt", fl_test_tmpdir());
 	FILE *f = fopen(file, "w");
 	ASSERT_TRUE(f != NULL);
@@ -604,4 +610,106 @@ TEST(warm_spawn_with_other_loader_variables_is_cold)
 	ASSERT_STREQ(out, "LD_BIND_NOW=1\nA=b\n");
 	free(out);
 	close(tfd);
+}
+
+/* ---- what differs from a cold child, measured ------------------------------ */
+
+#if defined(__x86_64__)
+/* A program that prints its canary, AT_RANDOM's two words, and where its
+ * stack, heap and libc are. */
+static const char *whoami(void)
+{
+	const char *exe = tmp("whoami");
+	compile("#include <stdio.h>\n#include <stdlib.h>\n#include <string.h>\n"
+		"#include <sys/auxv.h>\n"
+		"int main(void) {\n"
+		"  unsigned long c, r[2]; int local;\n"
+		"  __asm__(\"movq %%fs:0x28, %0\" : \"=r\"(c));\n"
+		"  memcpy(r, (void *)getauxval(AT_RANDOM), 16);\n"
+		"  printf(\"%lx %lx %lx %p %p %p\\n\", c, r[0] & ~0xfful, r[1], (void *)&local,\n"
+		"         malloc(16), (void *)printf);\n"
+		"  return 0; }\n", exe, NULL);
+	return exe;
+}
+
+/* Where libc's printf is in a child run from builder handle fd. */
+static unsigned long printf_at(int fd)
+{
+	int p[2];
+	ASSERT_EQ(pipe2(p, O_CLOEXEC), 0);
+	char *argv[] = { "whoami", NULL };
+	struct fl_action a = { .type = FL_ACTION_DUP2, .fd = p[1], .newfd = 1 };
+	struct fl_spawn_args sa = { .argv = argv, .actions = &a, .nactions = 1 };
+	int pid = fl_pidfd_spawn_run(fd, &sa, sizeof(sa));
+	close(p[1]);
+	ASSERT_GT(pid, 0);
+	char *out = fl_test_slurp(p[0]), *last = strrchr(out, ' ');
+	ASSERT_EQ(fl_pidfd_wait(fd, NULL, 0), pid);
+	close(fd);
+	ASSERT_TRUE(last != NULL);
+	unsigned long v = strtoul(last + 1, NULL, 16);
+	free(out);
+	return v;
+}
+
+/* The builder key "template" with a warm template runs it warm (children
+ * share the server's layout); "warm" false runs it by exec. */
+TEST(warm_builder_key_runs_warm_or_cold)
+{
+	const char *exe = whoami();
+	int tfd = create(exe, FL_TEMPLATE_WARM);
+	unsigned long at[4];
+	for (int i = 0; i < 4; i++) {
+		int fd = fl_pidfd_open(0, FL_PIDFD_EMPTY);
+		ASSERT_GE(fd, 0);
+		ASSERT_EQ(fl_pidfd_config(fd, FL_CONFIG_SET_FD, "template", NULL, tfd), 0);
+		if (i >= 2)
+			ASSERT_EQ(fl_pidfd_config(fd, FL_CONFIG_SET_STRING, "warm", "false", 0), 0);
+		at[i] = printf_at(fd);
+	}
+	ASSERT_EQ(at[0], at[1]); /* the warm server's */
+	ASSERT_NE(at[2], at[3]); /* each exec its own */
+	ASSERT_EQ(fl_spawn_template_destroy(tfd), 0);
+}
+#endif
+
+/*
+ * Two warm children and two cold ones of a program that prints its stack
+ * canary, the two words of AT_RANDOM (the canary's source and the pointer
+ * guard's), and where its stack, heap and libc are.  Cold children differ
+ * in all of it (ASLR, a fresh AT_RANDOM each); warm ones draw a new canary
+ * (and its AT_RANDOM word) but share the server's layout and pointer guard,
+ * as zygote children do: the documented differences.
+ */
+TEST(warm_children_differ_from_cold_only_as_documented)
+{
+#if defined(__x86_64__)
+	const char *exe = whoami();
+	int cold = create(exe, 0), warm = create(exe, FL_TEMPLATE_WARM);
+	ASSERT_EQ(fl_spawn_template_warm(warm), FL_WARM_YES);
+	char *argv[] = { "whoami", NULL };
+	unsigned long v[4][6];
+	for (int i = 0; i < 4; i++) {
+		char *o, *e;
+		int st;
+		run(i < 2 ? cold : warm, argv, NULL, &o, &e, &st);
+		ASSERT_EQ(st, 0);
+		ASSERT_EQ(sscanf(o, "%lx %lx %lx %lx %lx %lx", &v[i][0], &v[i][1], &v[i][2], &v[i][3],
+				 &v[i][4], &v[i][5]), 6);
+		ASSERT_EQ(v[i][0], v[i][1]); /* the canary is AT_RANDOM's first word */
+		free(o);
+		free(e);
+	}
+	for (int k = 0; k < 6; k++)
+		ASSERT_NE(v[0][k], v[1][k]);   /* cold: all of it new */
+	ASSERT_NE(v[2][0], v[3][0]);           /* warm: a new canary */
+	for (int k = 2; k < 6; k++)            /* warm: the server's guard and layout */
+		if (k != 4)                    /* (where malloc lands follows its heap's use) */
+			ASSERT_EQ(v[2][k], v[3][k]);
+	ASSERT_EQ(v[2][4] >> 24, v[3][4] >> 24); /* the heap is the server's */
+	close(cold);
+	ASSERT_EQ(fl_spawn_template_destroy(warm), 0);
+#else
+	SKIP("x86-64: the canary's place (fs:0x28)");
+#endif
 }
