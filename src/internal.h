@@ -136,7 +136,7 @@ int fl__warm_spawn(struct fl__warm *w, struct fl__spec *s, int *ret_pidfd, struc
 int fl__warm_check(struct fl__warm *w);
 /* w's server goes, if it has one. */
 void fl__warm_stop(struct fl__warm *w);
-/* The LD_* and GLIBC_TUNABLES entries of envp, sorted, in one string. */
+/* The LD_*, GLIBC_TUNABLES and MALLOC_* entries of envp, sorted, in one string. */
 char *fl__warm_loader(char *const *envp);
 /* FORKLESS_WARM (template.c): a reference to the warm template of path if
  * the variable lists it (use_path: a bare name is searched in $PATH), else

@@ -1150,9 +1150,12 @@ static const char *agent_path(char *buf, size_t size)
 			   buf, size);
 }
 
+/* What glibc reads as the program loads: the dynamic linker's variables,
+ * the tunables and their MALLOC_* aliases. */
 static bool loader_var(const char *e)
 {
-	return !strncmp(e, "LD_", 3) || !strncmp(e, "GLIBC_TUNABLES=", 15);
+	return !strncmp(e, "LD_", 3) || !strncmp(e, "GLIBC_TUNABLES=", 15) ||
+	       !strncmp(e, "MALLOC_", 7);
 }
 
 static int cmp_str(const void *a, const void *b)
@@ -1160,8 +1163,8 @@ static int cmp_str(const void *a, const void *b)
 	return strcmp(*(char *const *)a, *(char *const *)b);
 }
 
-/* What of environment envp the dynamic linker reads (LD_*,
- * GLIBC_TUNABLES), sorted, one string (malloc'd); NULL: no memory. */
+/* What of environment envp glibc reads at load (loader_var), sorted, one
+ * string (malloc'd); NULL: no memory. */
 char *fl__warm_loader(char *const *envp)
 {
 	size_t n = 0, len = 1, k = 0;
