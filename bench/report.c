@@ -407,6 +407,62 @@ static int plot_one(const struct bench_report *rep, const char *dir, const struc
 	return 1;
 }
 
+/* The baseline cells of every target side by side: where a warm template
+ * (or any method) stands per program.  1 if there was data. */
+static int plot_targets(const struct bench_report *rep, const char *dir, FILE *gp)
+{
+	const char *names[16];
+	int nt = 0, blocks = 0;
+	char dat[4200], png[4200];
+
+	for (size_t i = 0; i < rep->n; i++) {
+		const struct bench_result *r = &rep->r[i];
+		if (r->skip || strcmp(r->sweep, "baseline"))
+			continue;
+		int k = 0;
+		while (k < nt && strcmp(names[k], r->target))
+			k++;
+		if (k == nt && nt < 16)
+			names[nt++] = r->target;
+	}
+	if (nt == 0)
+		return 0;
+	snprintf(dat, sizeof(dat), "%s/latency-by-target.dat", dir);
+	snprintf(png, sizeof(png), "%s/latency-by-target.png", dir);
+	FILE *f = fopen(dat, "we");
+	if (!f)
+		return -1;
+	fprintf(gp, "set output '%s'\nset title 'spawn latency per program, one at a time'\n"
+		    "set xlabel 'program'\nset ylabel 'median latency (us)'\nset logscale y\n"
+		    "unset logscale x\nset xrange [0.5:%d.5]\nset xtics (", png, nt);
+	for (int k = 0; k < nt; k++)
+		fprintf(gp, "%s'%s' %d", k ? ", " : "", names[k], k + 1);
+	fprintf(gp, ")\nplot ");
+	for (size_t m = 0; m < bench_nmethods; m++) {
+		int rows = 0;
+		for (int k = 0; k < nt; k++) {
+			const struct bench_result *r = cell(rep, bench_methods[m].name, names[k],
+							    "baseline", 0);
+			if (!r || r->skip || r->samples == 0)
+				continue;
+			if (!rows)
+				fprintf(f, "# %s\n", r->method);
+			fprintf(f, "%d %g %g %g\n", k + 1, r->median_us, r->p10_us, r->p90_us);
+			rows++;
+		}
+		if (!rows)
+			continue;
+		fprintf(f, "\n\n");
+		fprintf(gp, "%s'%s' index %d using 1:2 with linespoints title '%s'", blocks ? ", " : "",
+			dat, blocks, bench_methods[m].name);
+		blocks++;
+	}
+	fprintf(gp, "\nset xtics autofreq\nset autoscale x\n");
+	fclose(f);
+	printf("  %s\n", png);
+	return 1;
+}
+
 int report_plots(const struct bench_report *rep, const char *dir)
 {
 	char script[4200];
@@ -424,6 +480,8 @@ int report_plots(const struct bench_report *rep, const char *dir)
 	fprintf(gp, "set terminal pngcairo size 900,560 noenhanced\nset key outside right\n"
 		    "set grid\n");
 	printf("\n== plots\n");
+	if (plot_targets(rep, dir, gp) < 0)
+		return -1;
 	for (size_t i = 0; i < sizeof(plots) / sizeof(plots[0]); i++)
 		if (plot_one(rep, dir, &plots[i], gp) < 0)
 			return -1;

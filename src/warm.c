@@ -233,9 +233,12 @@ long fl__warm_clone(int *pidfd)
 		.child_tid = (uint64_t)(uintptr_t)w.tid_addr,
 		.exit_signal = 0, /* CLONE_PARENT: our parent's */
 	};
-	long pid = fl__sys2(__NR_clone3, &a, FL__CLONE_ARGS_SIZE_VER0);
+	static bool no_clone3; /* learned once (single-threaded) */
+	long pid = no_clone3 ? -ENOSYS : fl__sys2(__NR_clone3, &a, FL__CLONE_ARGS_SIZE_VER0);
 
 	if (pid == -ENOSYS || pid == -EPERM) /* clone3 refused: clone(2) */
+		no_clone3 = true;
+	if (no_clone3)
 #if defined(__x86_64__)
 		pid = fl__sys5(__NR_clone, flags, 0, pidfd, w.tid_addr, 0);
 #else /* CLONE_BACKWARDS: flags, stack, parent_tid, tls, child_tid */

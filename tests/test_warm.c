@@ -24,6 +24,7 @@
 
 #include "forkless.h"
 #include "harness.h"
+#include "seccomp.h"
 
 extern char **environ;
 
@@ -713,4 +714,28 @@ TEST(warm_children_differ_from_cold_only_as_documented)
 #else
 	SKIP("x86-64: the canary's place (fs:0x28)");
 #endif
+}
+
+/* clone3 refused (as container profiles do): the warm server copies
+ * itself with clone(2), and the children are the same. */
+TEST(warm_spawns_with_clone3_refused)
+{
+	if (fl_test_valgrind())
+		SKIP("no seccomp filters under valgrind");
+	struct fl_sc_rule r[] = { { SYS_clone3, ENOSYS, 0, 0 } };
+	fl_sc_install(r, 1); /* the servers started from here inherit it */
+	int tfd = create(echo_path(), FL_TEMPLATE_WARM);
+	ASSERT_EQ(fl_spawn_template_warm(tfd), FL_WARM_YES);
+	for (int i = 0; i < 3; i++)
+		echo_ok(tfd);
+	char *argv[] = { "env", NULL }, *o, *e;
+	int st;
+	int env = create(which("/usr/bin/env", "/bin/env"), FL_TEMPLATE_WARM);
+	run(env, argv, NULL, &o, &e, &st);
+	ASSERT_EQ(st, 0);
+	ASSERT_TRUE(strstr(o, "FORKLESS_WARM_FD") == NULL && strstr(o, "LD_PRELOAD=") == NULL);
+	free(o);
+	free(e);
+	ASSERT_EQ(fl_spawn_template_destroy(env), 0);
+	ASSERT_EQ(fl_spawn_template_destroy(tfd), 0);
 }
