@@ -138,7 +138,10 @@ static void template_calls(void)
 	ASSERT_STREQ(KEEP(fl_strwarm(FL_WARM_YES)), "warm");
 	ASSERT_EQ(KEEP(fl_spawn_template_destroy(tfd)), 0);
 	ASSERT_EQ(KEEP(fl_spawn_template_destroy(tfd)), -EBADF);
-	/* a warm one: its server started, used and ended */
+	/* a warm one: its server started, used and ended (the programs here
+	 * are 64-bit: not in a 32-bit build) */
+	if (sizeof(void *) == 4)
+		return;
 	t.flags = FL_TEMPLATE_WARM;
 	tfd = KEEP(fl_spawn_template_create(&t, sizeof(t)));
 	ASSERT_GE(tfd, 0);
