@@ -200,6 +200,14 @@ bench: all
 	$(B)/forkless bench --quick --json $(BENCH_OUT)/results.json --plot $(BENCH_OUT)
 	@echo "results: $(BENCH_OUT)/results.json, plots: $(BENCH_OUT)/*.png" 
 
+# The native path: Debian 12's linux-source-6.1 with kernel/patches,
+# built in build-kernel/ (kernel/README.md); kernel-check boots it in QEMU
+# and runs the tests there.
+kernel:
+	kernel/build.sh
+kernel-check: kernel
+	kernel/check.sh
+
 # SOAK_N=10000 make soak: a shorter run (CI's).
 soak: all
 	$(B)/soak $(if $(SOAK_N),-n $(SOAK_N))
@@ -228,5 +236,5 @@ install: all
 clean:
 	rm -rf build build-san build-m32 build-san-m32 forkless.pc
 
-.PHONY: all check valgrind bench soak install clean
+.PHONY: all check valgrind bench soak install clean kernel kernel-check
 -include $(wildcard $(B)/obj/*.d $(B)/obj/tests/*.d $(B)/obj/shim/*.d)

@@ -543,7 +543,7 @@ TEST(warm_fork_child_gets_a_server_of_its_own)
 		struct fl_spawn_args a = { .argv = argv };
 		if (fl_spawn_template_spawn(tfd, &a, sizeof(a)) != -EBADFD)
 			_exit(2);
-		close(tfd);
+		/* (tfd stays: its template is the parent's, never freed here) */
 		struct fl_template_args ta = { .flags = FL_TEMPLATE_WARM, .execfd = -1,
 					       .filename = echo_path(), .config_fd = -1 };
 		int mine = fl_spawn_template_create(&ta, sizeof(ta));

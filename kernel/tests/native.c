@@ -1,0 +1,308 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * native.c - the patched kernel's process builder, tested from user space
+ * in the guest (make kernel-check): pidfd_open(0, PIDFD_EMPTY),
+ * pidfd_config(), pidfd_spawn_run().  Built static; needs only busybox.
+ * Ends with one line "N passed, N failed".
+ */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/resource.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+/* include/uapi/linux/pidfd_spawn.h of the patch, as the library will
+ * carry it (the system's headers do not have it) */
+#define NR_pidfd_open 434
+#define NR_pidfd_config 1000
+#define NR_pidfd_spawn_run 1001
+#define PIDFD_EMPTY 0x40000000U
+#define SET_FLAG 0
+#define SET_STRING 1
+#define SET_BINARY 2
+#define SET_INT 9
+#define SET_STRINGV 10
+enum { A_CLOSE = 1, A_DUP2 = 2, A_OPEN = 4, A_CLOSE_RANGE = 5, A_FCHDIR = 6 };
+enum { ST_CONFIG = 1, ST_CWD = 18, ST_ACTION = 19, ST_EXEC = 22, ST_RLIMIT = 9 };
+struct action {
+	uint32_t type, flags;
+	int32_t fd, newfd;
+	uint64_t arg;
+};
+struct sopen {
+	uint64_t path, flags, mode, resolve;
+};
+struct serr {
+	int32_t err, stage, index;
+};
+struct sargs {
+	uint64_t flags, path, argv, envp, actions, nactions, error;
+};
+
+static int passed, failed;
+
+#define CHECK(c)                                                                          \
+	do {                                                                              \
+		if (!(c)) {                                                               \
+			printf("    %s:%d: %s (errno %d)\n", __func__, __LINE__, #c, errno); \
+			return 1;                                                         \
+		}                                                                         \
+	} while (0)
+
+static long builder(void)
+{
+	return syscall(NR_pidfd_open, 0, PIDFD_EMPTY);
+}
+
+static long config(int fd, unsigned cmd, const char *key, const void *value, int aux)
+{
+	return syscall(NR_pidfd_config, fd, cmd, key, value, aux);
+}
+
+static long run(int fd, const char *path, char *const *argv, const struct action *a, int n,
+		struct serr *e)
+{
+	struct sargs s = { 0, (uintptr_t)path, (uintptr_t)argv, 0, (uintptr_t)a,
+			   (uint64_t)n, (uintptr_t)e };
+	return syscall(NR_pidfd_spawn_run, fd, &s, sizeof(s));
+}
+
+/* Run argv with stdout into a pipe; its output in buf, the status. */
+static int capture(int fd, char *const *argv, struct action *extra, int n, char *buf,
+		   size_t size, int *status)
+{
+	int p[2];
+	struct action a[8] = { { A_DUP2, 0, 0, 1, 0 } };
+
+	if (pipe2(p, O_CLOEXEC) < 0)
+		return -1;
+	a[0].fd = p[1];
+	memcpy(a + 1, extra, n * sizeof(*extra));
+	struct serr e = { 0, 0, 0 };
+	long pid = run(fd, NULL, argv, a, n + 1, &e);
+	close(p[1]);
+	if (pid < 0) {
+		close(p[0]);
+		return -1;
+	}
+	size_t len = 0;
+	ssize_t k;
+	while (len + 1 < size && (k = read(p[0], buf + len, size - 1 - len)) > 0)
+		len += (size_t)k;
+	buf[len] = 0;
+	close(p[0]);
+	waitpid((pid_t)pid, status, 0);
+	return (int)pid;
+}
+
+static int no_child_left(void)
+{
+	return waitpid(-1, NULL, WNOHANG) < 0 && errno == ECHILD;
+}
+
+static int t_builder_runs_and_becomes_pidfd(void)
+{
+	int fd = (int)builder();
+	CHECK(fd >= 0);
+	CHECK(fcntl(fd, F_GETFD) == FD_CLOEXEC);
+	char *argv[] = { "true", NULL };
+	CHECK(config(fd, SET_STRING, "path", "/bin/true", 0) == 0);
+	CHECK(config(fd, SET_STRINGV, "argv", argv, 0) == 0);
+	long pid = run(fd, NULL, NULL, NULL, 0, NULL);
+	CHECK(pid > 0);
+	/* the same fd is the child's pidfd now */
+	siginfo_t si = { 0 };
+	CHECK(waitid(P_PIDFD, (id_t)fd, &si, WEXITED) == 0);
+	CHECK(si.si_pid == pid && si.si_code == CLD_EXITED && si.si_status == 0);
+	CHECK(fcntl(fd, F_GETFD) == FD_CLOEXEC);
+	close(fd);
+	CHECK(no_child_left());
+	return 0;
+}
+
+static int t_child_is_the_callers(void)
+{
+	int fd = (int)builder();
+	char buf[256], *argv[] = { "sh", "-c", "echo $PPID", NULL };
+	int st;
+	CHECK(config(fd, SET_STRING, "path", "/bin/sh", 0) == 0);
+	int pid = capture(fd, argv, NULL, 0, buf, sizeof(buf), &st);
+	CHECK(pid > 0 && WIFEXITED(st) && WEXITSTATUS(st) == 0);
+	CHECK(atoi(buf) == getpid());
+	close(fd);
+	return 0;
+}
+
+static int t_actions_and_fds(void)
+{
+	int fd = (int)builder();
+	int keep = open("/dev/null", O_RDONLY); /* not CLOEXEC: still closed in the child */
+	char buf[512], *argv[] = { "sh", "-c", "ls /proc/self/fd | tr '\\n' ' '", NULL };
+	int st;
+	CHECK(config(fd, SET_STRING, "path", "/bin/sh", 0) == 0);
+	int pid = capture(fd, argv, NULL, 0, buf, sizeof(buf), &st);
+	CHECK(pid > 0 && WIFEXITED(st) && WEXITSTATUS(st) == 0);
+	/* 0 1 2, and the fd ls reads the directory with */
+	CHECK(!strcmp(buf, "0 1 2 3 "));
+	close(fd);
+	/* dup2 to 5 and open at 6 are kept; an inherited fd too */
+	fd = (int)builder();
+	CHECK(config(fd, SET_STRING, "path", "/bin/sh", 0) == 0);
+	CHECK(config(fd, SET_INT, "inherit", NULL, keep) == 0);
+	struct sopen o = { (uintptr_t)"/dev/zero", O_RDONLY, 0, 0 };
+	struct action a[] = { { A_DUP2, 0, 1, 5, 0 }, { A_OPEN, 0, AT_FDCWD, 6, (uintptr_t)&o } };
+	char *argv2[] = { "sh", "-c", "ls /proc/self/fd | tr '\\n' ' '", NULL };
+	pid = capture(fd, argv2, a, 2, buf, sizeof(buf), &st);
+	CHECK(pid > 0 && WIFEXITED(st) && WEXITSTATUS(st) == 0);
+	/* 0 1 2, keep, 5, 6 and the fd ls reads the directory with: 7 */
+	int n = 0, seen = 0;
+	for (char *p = buf; *p;) {
+		int v = (int)strtol(p, &p, 10);
+		n++;
+		seen |= (v == keep) | (v == 5) << 1 | (v == 6) << 2;
+		while (*p == ' ')
+			p++;
+	}
+	CHECK(n == 7 && seen == 7);
+	close(fd);
+	close(keep);
+	return 0;
+}
+
+static int t_cwd_umask_rlimit_setsid(void)
+{
+	int fd = (int)builder();
+	char buf[512], *argv[] = { "sh", "-c", "pwd; umask; ulimit -n; ps -o sid= 2>/dev/null; "
+					  "cat /proc/self/stat | cut -d' ' -f6", NULL };
+	struct { uint64_t cur, max; } nofile = { 77, 77 };
+	int st;
+	CHECK(config(fd, SET_STRING, "path", "/bin/sh", 0) == 0);
+	CHECK(config(fd, SET_STRING, "cwd", "/tmp", 0) == 0);
+	CHECK(config(fd, SET_INT, "umask", NULL, 027) == 0);
+	CHECK(config(fd, SET_BINARY, "rlimit.nofile", &nofile, sizeof(nofile)) == 0);
+	CHECK(config(fd, SET_FLAG, "setsid", NULL, 0) == 0);
+	int pid = capture(fd, argv, NULL, 0, buf, sizeof(buf), &st);
+	CHECK(pid > 0 && WIFEXITED(st) && WEXITSTATUS(st) == 0);
+	char want[128];
+	snprintf(want, sizeof(want), "/tmp\n0027\n77\n");
+	CHECK(!strncmp(buf, want, strlen(want)));
+	char sid[32];
+	snprintf(sid, sizeof(sid), "\n%d\n", pid); /* its own session */
+	CHECK(strstr(buf, sid) != NULL);
+	close(fd);
+	return 0;
+}
+
+static int t_sigmask_and_sigdefault(void)
+{
+	int fd = (int)builder();
+	char buf[1024], *argv[] = { "sh", "-c", "grep -E '^Sig(Blk|Ign)' /proc/self/status", NULL };
+	uint64_t mask = 1ULL << (SIGUSR1 - 1), def = 1ULL << (SIGUSR2 - 1);
+	int st;
+	signal(SIGUSR2, SIG_IGN); /* ignored here: default there (sigdefault) */
+	signal(SIGHUP, SIG_IGN);  /* ignored here: stays ignored */
+	CHECK(config(fd, SET_STRING, "path", "/bin/sh", 0) == 0);
+	CHECK(config(fd, SET_BINARY, "sigmask", &mask, 8) == 0);
+	CHECK(config(fd, SET_BINARY, "sigdefault", &def, 8) == 0);
+	int pid = capture(fd, argv, NULL, 0, buf, sizeof(buf), &st);
+	signal(SIGUSR2, SIG_DFL);
+	signal(SIGHUP, SIG_DFL);
+	CHECK(pid > 0 && WIFEXITED(st) && WEXITSTATUS(st) == 0);
+	CHECK(strstr(buf, "SigBlk:\t0000000000000200") != NULL);
+	CHECK(strstr(buf, "SigIgn:\t0000000000000001") != NULL);
+	close(fd);
+	return 0;
+}
+
+static int t_errors_leave_nothing(void)
+{
+	struct serr e = { 0, 0, 0 };
+	char *argv[] = { "x", NULL };
+	int fd = (int)builder();
+	CHECK(run(fd, "/nonexistent/x", argv, NULL, 0, &e) == -1 && errno == ENOENT);
+	CHECK(e.err == ENOENT && e.stage == ST_EXEC);
+	CHECK(no_child_left());
+	CHECK(run(fd, "/bin/true", argv, NULL, 0, &e) == -1 && errno == EBUSY); /* runs once */
+	close(fd);
+
+	fd = (int)builder();
+	CHECK(config(fd, SET_STRING, "cwd", "/nonexistent", 0) == 0);
+	CHECK(run(fd, "/bin/true", argv, NULL, 0, &e) == -1 && errno == ENOENT);
+	CHECK(e.stage == ST_CWD);
+	CHECK(no_child_left());
+	close(fd);
+
+	fd = (int)builder();
+	struct action bad[] = { { A_DUP2, 0, 1, 7, 0 }, { A_DUP2, 0, 99, 8, 0 } };
+	CHECK(run(fd, "/bin/true", argv, bad, 2, &e) == -1 && errno == EBADF);
+	CHECK(e.stage == ST_ACTION && e.index == 1);
+	CHECK(no_child_left());
+	close(fd);
+
+	fd = (int)builder();
+	CHECK(config(fd, SET_STRING, "nosuchkey", "x", 0) == -1 && errno == EINVAL);
+	CHECK(config(fd, SET_INT, "umask", NULL, 01000) == -1 && errno == EINVAL);
+	CHECK(config(fd, SET_STRING, "argv", "x", 0) == -1 && errno == EINVAL);
+	CHECK(run(fd, NULL, NULL, NULL, 0, &e) == -1 && errno == EINVAL); /* no argv */
+	CHECK(e.stage == ST_CONFIG);
+	close(fd);
+
+	CHECK(syscall(NR_pidfd_open, 1, PIDFD_EMPTY) == -1 && errno == EINVAL);
+	CHECK(config(0, SET_STRING, "path", "/bin/true", 0) == -1 && errno == EINVAL);
+	CHECK(config(999, SET_STRING, "path", "/bin/true", 0) == -1 && errno == EBADF);
+	CHECK(no_child_left());
+	return 0;
+}
+
+static int t_many_runs(void)
+{
+	for (int i = 0; i < 200; i++) {
+		int fd = (int)builder();
+		char *argv[] = { "true", NULL };
+		CHECK(fd >= 0);
+		long pid = run(fd, "/bin/true", argv, NULL, 0, NULL);
+		CHECK(pid > 0);
+		int st;
+		CHECK(waitpid((pid_t)pid, &st, 0) == pid && st == 0);
+		close(fd);
+	}
+	CHECK(no_child_left());
+	return 0;
+}
+
+int main(void)
+{
+	static const struct {
+		const char *name;
+		int (*fn)(void);
+	} tests[] = {
+		{ "builder_runs_and_becomes_pidfd", t_builder_runs_and_becomes_pidfd },
+		{ "child_is_the_callers", t_child_is_the_callers },
+		{ "actions_and_fds", t_actions_and_fds },
+		{ "cwd_umask_rlimit_setsid", t_cwd_umask_rlimit_setsid },
+		{ "sigmask_and_sigdefault", t_sigmask_and_sigdefault },
+		{ "errors_leave_nothing", t_errors_leave_nothing },
+		{ "many_runs", t_many_runs },
+	};
+	setvbuf(stdout, NULL, _IOLBF, 0);
+	if (builder() < 0 && errno == EINVAL) {
+		printf("native: this kernel has no process builder (pidfd_open: EINVAL)\n");
+		printf("0 passed, 1 failed\n");
+		return 1;
+	}
+	for (size_t i = 0; i < sizeof(tests) / sizeof(tests[0]); i++) {
+		int r = tests[i].fn();
+		printf("%s %d native_%s\n", r ? "not ok" : "ok", (int)i + 1, tests[i].name);
+		r ? failed++ : passed++;
+	}
+	printf("%d passed, %d failed\n", passed, failed);
+	return failed ? 1 : 0;
+}
