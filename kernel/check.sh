@@ -32,7 +32,7 @@ mount -t tmpfs tmp /tmp
 echo "== guest: $(uname -r)"
 /tests/native
 echo "== guest done"
-poweroff -f
+reboot -f
 INIT
 chmod +x "$root/init"
 (cd "$root" && find . | cpio -o -H newc --quiet | gzip -1) > "$OUT/initramfs.cpio.gz"
@@ -42,7 +42,7 @@ echo "kernel-check: booting $(basename "$image") in QEMU (TCG)"
 timeout "${KCHECK_TIMEOUT:-600}" qemu-system-x86_64 -machine q35,accel=tcg -cpu max -m 1024 \
 	-smp 2 -nographic -no-reboot -kernel "$image" -initrd "$OUT/initramfs.cpio.gz" \
 	-append "console=ttyS0 panic=-1 quiet" > "$log" 2>&1 || true
-tr -d '\r' < "$log" | sed -n '/^== guest:/,/^== guest done/p'
+tr -d '\r' < "$log" | sed -n 's/.*\(== guest:\)/\1/; /== guest:/,/^== guest done/p'
 summary=$(tr -d '\r' < "$log" | grep -E '^[0-9]+ passed, [0-9]+ failed' | tail -1)
 if [ -z "$summary" ]; then
 	echo "kernel-check: the guest gave no summary; its console is in $log"
