@@ -47,7 +47,8 @@ B         := $(BUILD)
 endif
 
 LIB_SRC   := src/handle.c src/builder.c src/config.c src/run.c src/process.c src/launch_vfork.c \
-             src/launch_server.c src/wire.c src/posix.c src/posix_actions.c src/template.c
+             src/launch_server.c src/wire.c src/posix.c src/posix_actions.c src/template.c \
+             src/native.c
 CHILD_SRC := src/child.c
 LIB_OBJ   := $(LIB_SRC:src/%.c=$(B)/obj/%.o) $(B)/obj/child.o $(B)/obj/sys_clone.o
 PIC_OBJ   := $(LIB_OBJ:.o=.pic.o)

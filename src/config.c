@@ -432,6 +432,11 @@ static int set_flag(struct fl__config *c, const struct key *k, unsigned int cmd,
 	bool on = false;
 	int r = cmd == FL_CONFIG_UNSET ? 0 : get_bool(cmd, value, aux, &on);
 
+	if (k->bit == ~1u && cmd == FL_CONFIG_SET_STRING && value && !strcmp(value, "auto")) {
+		c->native = 0; /* where the kernel has it and the spec allows */
+		return 0;
+	}
+
 	if (r < 0)
 		return r;
 	if (!k->bit) {
@@ -440,6 +445,10 @@ static int set_flag(struct fl__config *c, const struct key *k, unsigned int cmd,
 	}
 	if (k->bit == ~0u) { /* "warm": a warm template's server (true, the default) or exec */
 		c->cold = cmd != FL_CONFIG_UNSET && !on;
+		return 0;
+	}
+	if (k->bit == ~1u) { /* "native": the kernel's builder (true) or user space (false) */
+		c->native = cmd == FL_CONFIG_UNSET ? 0 : on ? 1 : -1;
 		return 0;
 	}
 	if (on)
@@ -912,6 +921,7 @@ static const struct key keys[] = {
 	{ "sched_priority", set_sched, 0, 1 },
 	{ "inherit_fds", set_flag, 0, 0 },
 	{ "warm", set_flag, ~0u, 0 },
+	{ "native", set_flag, ~1u, 0 },
 	{ "resetids", set_flag, FL__SET_RESETIDS, 0 },
 	{ "template", set_template, 0, 0 },
 	{ "launcher", set_launcher, 0, 0 },

@@ -59,6 +59,7 @@ struct fl__config {
 	int numa_node;             /* the node of "numa_node", or -1 */
 	struct fl__warm *warm;     /* a warm template's run: its server (not owned) */
 	bool cold;                 /* "warm" false: a warm template's file run by exec */
+	int native;                /* "native": 1 the kernel's builder, -1 never, 0 auto */
 };
 
 enum { FL__LAUNCHER_DEFAULT, FL__LAUNCHER_VFORK, FL__LAUNCHER_SERVER };
@@ -143,6 +144,11 @@ char *fl__warm_loader(char *const *envp);
  * NULL; fl__warm_forget drops a stale one so that the next is made anew. */
 struct fl__template *fl__warm_for(const char *path, bool use_path);
 void fl__warm_forget(struct fl__template *t);
+/* The native path (native.c): 1 to run s with the kernel's builder, 0 in
+ * user space, -ENOSYS where it was asked for (key 1, FORKLESS_NATIVE=1)
+ * and the kernel has none; and that run. */
+int fl__native_wanted(const struct fl__spec *s, int key);
+int fl__native_spawn(const struct fl__spec *s, int *ret_pidfd, struct fl_error *e);
 /* Whether this thread's last fl__run was served by a warm server. */
 extern __thread bool fl__ran_warm;
 

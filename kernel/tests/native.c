@@ -30,7 +30,7 @@
 #define SET_BINARY 2
 #define SET_INT 9
 #define SET_STRINGV 10
-enum { A_CLOSE = 1, A_DUP2 = 2, A_OPEN = 4, A_CLOSE_RANGE = 5, A_FCHDIR = 6 };
+enum { A_CLOSE = 1, A_DUP2 = 2, A_FCHDIR = 3, A_OPEN = 4, A_CLOSE_RANGE = 5 };
 enum { ST_CONFIG = 1, ST_CWD = 18, ST_ACTION = 19, ST_EXEC = 22, ST_RLIMIT = 9 };
 struct action {
 	uint32_t type, flags;

@@ -1,0 +1,156 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * test_native.c - the native path (src/native.c): spawns made by the
+ * kernel's process builder where the kernel has one (the forkless test
+ * kernel, make kernel-check), user space everywhere else; the key "native"
+ * and FORKLESS_NATIVE choose.  On a stock kernel the tests check the
+ * choice and its errors; on the test kernel, that the kernel made the
+ * child (clone refused by seccomp, and it is still made) with the same
+ * results as user space.
+ */
+#define _GNU_SOURCE
+#include <fcntl.h>
+#include <signal.h>
+#include <stdbool.h>
+#include <string.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "forkless.h"
+#include "harness.h"
+#include "seccomp.h"
+
+#define PIDFD_EMPTY 0x40000000u
+
+extern char **environ;
+
+static bool kernel_has_builder(void)
+{
+	long fd = syscall(SYS_pidfd_open, 0, PIDFD_EMPTY);
+	if (fd < 0)
+		return false;
+	close((int)fd);
+	return true;
+}
+
+/* Run argv from a builder with key native = mode ("true", "false",
+ * "auto"), stdout captured: the pid (or -errno with *e), output, status. */
+static int run_native(const char *mode, const char *path, char *const argv[], char **out,
+		      int *status, struct fl_error *e)
+{
+	int p[2];
+	ASSERT_EQ(pipe2(p, O_CLOEXEC), 0);
+	int fd = fl_pidfd_open(0, FL_PIDFD_EMPTY);
+	ASSERT_GE(fd, 0);
+	ASSERT_EQ(fl_pidfd_config(fd, FL_CONFIG_SET_STRING, "native", mode, 0), 0);
+	struct fl_action a = { .type = FL_ACTION_DUP2, .fd = p[1], .newfd = 1 };
+	struct fl_spawn_args sa = { .path = path, .argv = argv, .envp = environ, .actions = &a,
+				    .nactions = 1, .error = e };
+	int pid = fl_pidfd_spawn_run(fd, &sa, sizeof(sa));
+	close(p[1]);
+	*out = fl_test_slurp(p[0]);
+	*status = pid > 0 ? fl_test_wait(pid) : -1;
+	close(fd);
+	return pid;
+}
+
+TEST(native_key_values)
+{
+	int fd = fl_pidfd_open(0, FL_PIDFD_EMPTY);
+	ASSERT_GE(fd, 0);
+	ASSERT_EQ(fl_pidfd_config(fd, FL_CONFIG_SET_STRING, "native", "auto", 0), 0);
+	ASSERT_EQ(fl_pidfd_config(fd, FL_CONFIG_SET_STRING, "native", "yes", 0), 0);
+	ASSERT_EQ(fl_pidfd_config(fd, FL_CONFIG_SET_STRING, "native", "off", 0), 0);
+	ASSERT_EQ(fl_pidfd_config(fd, FL_CONFIG_SET_FLAG, "native", NULL, 0), 0);
+	ASSERT_EQ(fl_pidfd_config(fd, FL_CONFIG_SET_STRING, "native", "sometimes", 0), -EINVAL);
+	close(fd);
+}
+
+/* Asked for where the kernel has none: ENOSYS at the config stage, no
+ * child; auto and false run in user space. */
+TEST(native_asked_for_without_the_kernels_builder_is_enosys)
+{
+	if (kernel_has_builder())
+		SKIP("this kernel has the process builder");
+	char *argv[] = { "echo", "hi", NULL }, *out;
+	struct fl_error e = { 0, 0, 0 };
+	int st;
+	ASSERT_EQ(run_native("true", "/bin/echo", argv, &out, &st, &e), -ENOSYS);
+	ASSERT_EQ(e.err, ENOSYS);
+	ASSERT_EQ(e.stage, FL_STAGE_CONFIG);
+	free(out);
+	ASSERT_GT(run_native("auto", "/bin/echo", argv, &out, &st, &e), 0);
+	ASSERT_STREQ(out, "hi\n");
+	free(out);
+	ASSERT_GT(run_native("false", "/bin/echo", argv, &out, &st, &e), 0);
+	ASSERT_STREQ(out, "hi\n");
+	free(out);
+}
+
+HELPER(native_env)
+{
+	(void)argc, (void)argv;
+	char *args[] = { "true", NULL };
+	struct fl_error e = { 0, 0, 0 };
+	int pid = fl_spawn("/bin/true", args, NULL, NULL, 0, &e);
+	if (pid > 0)
+		fl_test_wait(pid);
+	printf("%d %d %d\n", pid > 0 ? 1 : pid, e.err, e.stage);
+	return 0;
+}
+
+/* FORKLESS_NATIVE=1 asks for it for every spawn; =0 never. */
+TEST(native_environment_variable)
+{
+	char *env1[] = { "FORKLESS_NATIVE=1", NULL }, *env0[] = { "FORKLESS_NATIVE=0", NULL };
+	for (int k = 0; k < 2; k++) {
+		int p[2];
+		ASSERT_EQ(pipe2(p, O_CLOEXEC), 0);
+		struct fl_action a = { .type = FL_ACTION_DUP2, .fd = p[1], .newfd = 1 };
+		pid_t pid = fl_spawn(fl_test_exe, fl_test_helper_argv("native_env", NULL),
+				     k ? env0 : env1, &a, 1, NULL);
+		close(p[1]);
+		ASSERT_GT(pid, 0);
+		char *out = fl_test_slurp(p[0]);
+		ASSERT_EQ(fl_test_wait(pid), 0);
+		char want[64];
+		if (k == 1 || kernel_has_builder())
+			snprintf(want, sizeof(want), "1 0 0\n");
+		else
+			snprintf(want, sizeof(want), "%d %d %d\n", -ENOSYS, ENOSYS, FL_STAGE_CONFIG);
+		ASSERT_STREQ(out, want);
+		free(out);
+	}
+}
+
+/* The kernel makes the child: with every way user space creates a process
+ * refused (clone, clone3, fork, vfork), a native spawn still works, and
+ * gives what a user-space spawn gives. */
+TEST(native_spawn_is_made_by_the_kernel)
+{
+	if (!kernel_has_builder())
+		SKIP("this kernel has no process builder (the forkless test kernel has: make kernel-check)");
+	if (fl_test_valgrind())
+		SKIP("no seccomp filters under valgrind");
+	char *argv[] = { "sh", "-c", "echo $0 $PPID; umask", NULL }, *out, *user;
+	struct fl_error e = { 0, 0, 0 };
+	int st, ust;
+	ASSERT_GT(run_native("false", "/bin/sh", argv, &user, &ust, &e), 0);
+	struct fl_sc_rule r[] = { { SYS_clone, EPERM, 0, 0 }, { SYS_clone3, EPERM, 0, 0 },
+				  { SYS_fork, EPERM, 0, 0 }, { SYS_vfork, EPERM, 0, 0 } };
+	fl_sc_install(r, 4);
+	int pid = run_native("true", "/bin/sh", argv, &out, &st, &e);
+	ASSERT_GT(pid, 0);
+	ASSERT_EQ(st, 0);
+	ASSERT_STREQ(out, user);
+	free(out);
+	free(user);
+	/* a failure: the same error as user space gives, no child left */
+	char *bad[] = { "x", NULL };
+	ASSERT_EQ(run_native("true", "/nonexistent/x", bad, &out, &st, &e), -ENOENT);
+	ASSERT_EQ(e.err, ENOENT);
+	ASSERT_EQ(e.stage, FL_STAGE_EXEC);
+	free(out);
+	ASSERT_TRUE(waitpid(-1, NULL, WNOHANG) < 0);
+}
