@@ -29,9 +29,10 @@ ${CC:-cc} -static -O2 -Wall -o "$root/tests/native" "$here/tests/native.c"
 # the library's own suite, at the same paths as here, with what it links
 # (glibc from this machine): the tests that a busybox system can run
 suite=""
+bench=${KCHECK_BENCH:+1} # KCHECK_BENCH=1: forkless bench on both paths too
 if [ -x "$B/tests/forkless-test" ]; then
 	for f in tests/forkless-test libforkless.so.0 forkless-server libforkless-warm.so \
-		 true-static; do
+		 true-static forkless; do
 		[ -e "$B/$f" ] || continue
 		mkdir -p "$root/$B/$(dirname "$f")"
 		cp -L "$B/$f" "$root/$B/$f"
@@ -59,6 +60,14 @@ if [ -n "$suite" ]; then
 	FORKLESS_NATIVE=1 $suite 2>&1 | grep -E '^(not ok|#|[0-9]+ passed)'
 	echo "== suite, user-space path (FORKLESS_NATIVE=0)"
 	FORKLESS_NATIVE=0 $suite 2>&1 | grep -E '^(not ok|#|[0-9]+ passed)'
+fi
+if [ -n "$bench" ]; then
+	for n in 1 0; do
+		echo "== bench, FORKLESS_NATIVE=\$n"
+		FORKLESS_NATIVE=\$n $B/forkless bench --quick --targets true_static \\
+			--sweep baseline --methods fl_spawn,posix_spawn 2>&1 |
+			sed -n '/median/,/^\$/p'
+	done
 fi
 echo "== guest done"
 reboot -f
