@@ -592,14 +592,10 @@ TEST_TIMEOUT(warm_4_threads_x_100_spawns, 120)
 	close(threads_tfd);
 }
 
-/* The loader's variables of a spawn differ from the start's: that spawn
- * runs by exec (it sees what it asked for). */
-TEST(warm_spawn_with_other_loader_variables_is_cold)
+/* Whether a spawn from tfd of a program that prints its own maps (argv)
+ * with envp ran in a copy of the warm server: the agent is mapped there. */
+static bool served_warm(int tfd, char *const argv[], char *const envp[])
 {
-	int tfd = create(which("/usr/bin/env", "/bin/env"), FL_TEMPLATE_WARM);
-	ASSERT_EQ(fl_spawn_template_warm(tfd), FL_WARM_YES);
-	char *argv[] = { "env", NULL };
-	char *envp[] = { "LD_BIND_NOW=1", "A=b", NULL };
 	int p[2];
 	ASSERT_EQ(pipe2(p, O_CLOEXEC), 0);
 	struct fl_action act = { .type = FL_ACTION_DUP2, .fd = p[1], .newfd = 1 };
@@ -609,9 +605,86 @@ TEST(warm_spawn_with_other_loader_variables_is_cold)
 	ASSERT_GT(pid, 0);
 	char *out = fl_test_slurp(p[0]);
 	ASSERT_EQ(fl_test_wait(pid), 0);
-	ASSERT_STREQ(out, "LD_BIND_NOW=1\nA=b\n");
+	bool warm = strstr(out, "libforkless-warm.so") != NULL;
 	free(out);
-	close(tfd);
+	return warm;
+}
+
+/* The corpus compares outputs, which a cold spawn gives too: here a few of
+ * its programs show they ran in a copy of the server (and a cold
+ * template's children that they did not). */
+TEST(warm_spawns_are_served_by_the_warm_server)
+{
+	char *cat[] = { "cat", "/proc/self/maps", NULL };
+	char *py[] = { "python3", "-c", "print(open('/proc/self/maps').read())", NULL };
+	const char *path[] = { which("/usr/bin/cat", "/bin/cat"), which("/usr/bin/python3", NULL) };
+	char *const *argv[] = { cat, py };
+	for (int i = 0; i < 2; i++) {
+		if (!path[i])
+			continue;
+		int warm = create(path[i], FL_TEMPLATE_WARM), cold = create(path[i], 0);
+		ASSERT_TRUE(served_warm(warm, argv[i], environ));
+		ASSERT_TRUE(served_warm(warm, argv[i], environ)); /* and again */
+		ASSERT_TRUE(!served_warm(cold, argv[i], environ));
+		ASSERT_EQ(fl_spawn_template_destroy(warm), 0);
+		close(cold);
+	}
+}
+
+/* The loader's variables of a spawn differ from the start's: that spawn
+ * runs by exec (it sees what it asked for, and no agent). */
+TEST(warm_spawn_with_other_loader_variables_is_cold)
+{
+	int tfd = create(which("/usr/bin/cat", "/bin/cat"), FL_TEMPLATE_WARM);
+	ASSERT_EQ(fl_spawn_template_warm(tfd), FL_WARM_YES);
+	char *argv[] = { "cat", "/proc/self/maps", NULL };
+	ASSERT_TRUE(served_warm(tfd, argv, environ));
+	size_t n = 0;
+	while (environ[n])
+		n++;
+	char **envp = calloc(n + 2, sizeof(*envp));
+	memcpy(envp, environ, n * sizeof(*envp));
+	envp[n] = "LD_BIND_NOW=1";
+	ASSERT_TRUE(!served_warm(tfd, argv, envp));
+	envp[n] = "MALLOC_ARENA_MAX=1";
+	ASSERT_TRUE(!served_warm(tfd, argv, envp));
+	envp[n] = "FORKLESS_TEST_OTHER=1"; /* not the loader's: still warm */
+	ASSERT_TRUE(served_warm(tfd, argv, envp));
+	free(envp);
+	ASSERT_EQ(fl_spawn_template_destroy(tfd), 0);
+}
+
+/* With classic inheritance, what an exec would close (FD_CLOEXEC) is
+ * closed in a warm child too; the rest stays, as cold. */
+TEST(warm_inherited_fds_are_what_an_exec_leaves)
+{
+	const char *ls = which("/usr/bin/ls", "/bin/ls");
+	int cold = create(ls, FL_TEMPLATE_INHERIT_FDS), warm = create(ls, FL_TEMPLATE_WARM |
+								     FL_TEMPLATE_INHERIT_FDS);
+	ASSERT_EQ(fl_spawn_template_warm(warm), FL_WARM_YES);
+	int kept = open("/dev/null", O_RDONLY), gone = open("/dev/null", O_RDONLY | O_CLOEXEC);
+	ASSERT_GE(kept, 0);
+	ASSERT_GE(gone, 0);
+	char *argv[] = { "ls", "/proc/self/fd", NULL }, *co, *ce, *wo, *we;
+	int cs, ws;
+	run(cold, argv, NULL, &co, &ce, &cs);
+	run(warm, argv, NULL, &wo, &we, &ws);
+	ASSERT_EQ(cs, 0);
+	ASSERT_EQ(ws, 0);
+	ASSERT_STREQ(wo, co);
+	char want[32];
+	snprintf(want, sizeof(want), "\n%d\n", kept);
+	ASSERT_TRUE(strstr(wo, want) != NULL);
+	snprintf(want, sizeof(want), "\n%d\n", gone);
+	ASSERT_TRUE(strstr(wo, want) == NULL);
+	free(co);
+	free(ce);
+	free(wo);
+	free(we);
+	close(kept);
+	close(gone);
+	close(cold);
+	ASSERT_EQ(fl_spawn_template_destroy(warm), 0);
 }
 
 /* ---- what differs from a cold child, measured ------------------------------ */
