@@ -139,14 +139,19 @@ static struct tmpl *early_of(const struct bench_target *t)
 	return tmpl_of(early, t);
 }
 
-static double template_begin(const struct bench_target *t)
+/* Template x of t made with flags if it is not yet: its setup, or -errno. */
+static double tmpl_begin(struct tmpl *x, const struct bench_target *t, uint64_t flags)
 {
-	struct tmpl *x = early_of(t);
 	if (!x)
 		return -ENOMEM;
-	if (!x->owner && tmpl_make(x, t) < 0)
+	if (!x->owner && tmpl_make_flags(x, t, flags) < 0)
 		return x->fd;
 	return x->setup_us;
+}
+
+static double template_begin(const struct bench_target *t)
+{
+	return tmpl_begin(early_of(t), t, 0);
 }
 
 static pid_t template_m(const struct bench_target *t)
@@ -173,10 +178,9 @@ static struct tmpl *warm_of(const struct bench_target *t)
 static double warm_begin(const struct bench_target *t)
 {
 	struct tmpl *x = warm_of(t);
-	if (!x)
-		return -ENOMEM;
-	if (!x->owner && tmpl_make_flags(x, t, FL_TEMPLATE_WARM) < 0)
-		return x->fd;
+	double r = tmpl_begin(x, t, FL_TEMPLATE_WARM);
+	if (r < 0)
+		return r;
 	int why = fl_spawn_template_warm(x->fd);
 	if (why > 0 && !x->told) {
 		fprintf(stderr, "bench: warm %s runs cold: %s\n", t->name, fl_strwarm(why));

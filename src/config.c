@@ -426,29 +426,44 @@ static int set_intkey(struct fl__config *c, const struct key *k, unsigned int cm
 	return 0;
 }
 
+/* "warm": a warm template's server (true, the default) or exec. */
+static int set_warm(struct fl__config *c, const struct key *k, unsigned int cmd,
+		    const void *value, int aux)
+{
+	bool on = true;
+	int r = cmd == FL_CONFIG_UNSET ? 0 : get_bool(cmd, value, aux, &on);
+
+	if (r == 0)
+		c->cold = !on;
+	return r;
+}
+
+/* "native": the kernel's builder (true), user space (false), or where it
+ * can (auto, the default). */
+static int set_native(struct fl__config *c, const struct key *k, unsigned int cmd,
+		      const void *value, int aux)
+{
+	bool on = false;
+	int r = 0;
+
+	if (cmd == FL_CONFIG_UNSET || (cmd == FL_CONFIG_SET_STRING && value &&
+				       !strcmp(value, "auto")))
+		c->native = 0;
+	else if ((r = get_bool(cmd, value, aux, &on)) == 0)
+		c->native = on ? 1 : -1;
+	return r;
+}
+
 static int set_flag(struct fl__config *c, const struct key *k, unsigned int cmd,
 		    const void *value, int aux)
 {
 	bool on = false;
 	int r = cmd == FL_CONFIG_UNSET ? 0 : get_bool(cmd, value, aux, &on);
 
-	if (k->bit == ~1u && cmd == FL_CONFIG_SET_STRING && value && !strcmp(value, "auto")) {
-		c->native = 0; /* where the kernel has it and the spec allows */
-		return 0;
-	}
-
 	if (r < 0)
 		return r;
 	if (!k->bit) {
 		c->inherit_fds = on;
-		return 0;
-	}
-	if (k->bit == ~0u) { /* "warm": a warm template's server (true, the default) or exec */
-		c->cold = cmd != FL_CONFIG_UNSET && !on;
-		return 0;
-	}
-	if (k->bit == ~1u) { /* "native": the kernel's builder (true) or user space (false) */
-		c->native = cmd == FL_CONFIG_UNSET ? 0 : on ? 1 : -1;
 		return 0;
 	}
 	if (on)
@@ -920,8 +935,8 @@ static const struct key keys[] = {
 	{ "sched_policy", set_sched, 0, 0 },
 	{ "sched_priority", set_sched, 0, 1 },
 	{ "inherit_fds", set_flag, 0, 0 },
-	{ "warm", set_flag, ~0u, 0 },
-	{ "native", set_flag, ~1u, 0 },
+	{ "warm", set_warm, 0, 0 },
+	{ "native", set_native, 0, 0 },
 	{ "resetids", set_flag, FL__SET_RESETIDS, 0 },
 	{ "template", set_template, 0, 0 },
 	{ "launcher", set_launcher, 0, 0 },

@@ -1354,7 +1354,7 @@ int fl__warm_check(struct fl__warm *w)
 	why = warm_get(w, NULL) ? 0 : __atomic_load_n(&w->reason, __ATOMIC_RELAXED);
 	pthread_mutex_unlock(&srv_lock);
 	pthread_setcancelstate(cs, NULL);
-	return why ? why : 0;
+	return why;
 }
 
 int fl__warm_spawn(struct fl__warm *w, struct fl__spec *s, int *ret_pidfd, struct fl_error *e)

@@ -198,7 +198,6 @@ static int posix_spawn_body(pid_t *ret_pid, int *ret_pidfd, const char *path,
 		}
 		fl__template_release(t);
 	} else {
-		fl__ran_warm = false;
 		r = fl__run(&c, &a, ret_pidfd ? &pidfd : NULL, &e);
 	}
 	if (r >= 0) {

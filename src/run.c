@@ -308,16 +308,16 @@ int fl__run(const struct fl__config *c, const struct fl_spawn_args *a,
 		if (c->warm && !c->cold)
 			r = fl__warm_spawn(c->warm, &s, ret_pidfd, e);
 		fl__ran_warm = r != FL__WARM_COLD;
-		int native = r == FL__WARM_COLD && c->launcher != FL__LAUNCHER_SERVER
-				     ? fl__native_wanted(&s, c->native) : 0;
+		bool server = c->launcher == FL__LAUNCHER_SERVER ||
+			      (c->launcher == FL__LAUNCHER_DEFAULT && fl__server_default());
+		int native = r == FL__WARM_COLD && !server ? fl__native_wanted(&s, c->native) : 0;
 		if (r != FL__WARM_COLD)
 			;
 		else if (native < 0)
 			r = fail_at(e, -native, FL_STAGE_CONFIG, -1);
 		else if (native)
 			r = fl__native_spawn(&s, ret_pidfd, e);
-		else if (c->launcher == FL__LAUNCHER_SERVER ||
-		    (c->launcher == FL__LAUNCHER_DEFAULT && fl__server_default()))
+		else if (server)
 			r = fl__server_spawn(&s, c->numa_node, ret_pidfd, e);
 		else
 			r = fl__launch_vfork(&s, ret_pidfd, e);

@@ -823,17 +823,6 @@ static void pending_sweep(void)
 	}
 }
 
-/*
- * Run j.  A spawn is answered as soon as its child is cloned (pid, pidfd);
- * the child itself writes its report on the same socket if it fails, and
- * the caller's end sees EOF once the child exec'd or died (its copy is
- * close-on-exec, ours goes now): the caller wakes from the child's exec,
- * not from us, and we are free for the next request at once.  That needs
- * the tid the kernel sets before the child runs (clone3); with clone(2),
- * and for an embryo's run (its report is in our memory), we wait as a
- * vfork parent does (the caller reads to EOF either way), and a slow
- * child goes to a worker.
- */
 #ifdef FL__WARM
 /*
  * A warm child: a copy of this process (no CLONE_VM: fork's way, by
@@ -865,6 +854,18 @@ static void warm_run(struct job *j)
 	job_free(j);
 }
 #endif
+
+/*
+ * Run j.  A spawn is answered as soon as its child is cloned (pid, pidfd);
+ * the child itself writes its report on the same socket if it fails, and
+ * the caller's end sees EOF once the child exec'd or died (its copy is
+ * close-on-exec, ours goes now): the caller wakes from the child's exec,
+ * not from us, and we are free for the next request at once.  That needs
+ * the tid the kernel sets before the child runs (clone3); with clone(2),
+ * and for an embryo's run (its report is in our memory), we wait as a
+ * vfork parent does (the caller reads to EOF either way), and a slow
+ * child goes to a worker.
+ */
 
 static void job_run(struct job *j)
 {
