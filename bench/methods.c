@@ -17,6 +17,7 @@
 #include <spawn.h>
 #include <stdlib.h>
 #include <sys/socket.h>
+#include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -499,6 +500,101 @@ static pid_t fl_spawnp_m(const struct bench_target *t)
 	return fl_spawn(t->file, t->argv, environ, &a, 1, NULL);
 }
 
+/*
+ * The native path against user space, in one run: a builder, and a
+ * template, with the key "native" true or false.  Native needs the forkless
+ * test kernel (make kernel-check): elsewhere those cells are left out.
+ */
+static bool kernel_has_native(void)
+{
+	long fd = syscall(SYS_pidfd_open, 0, 0x40000000u /* PIDFD_EMPTY */);
+	if (fd < 0)
+		return false;
+	close((int)fd);
+	return true;
+}
+
+static pid_t builder_with(const struct bench_target *t, const char *native)
+{
+	struct fl_action a = { .type = FL_ACTION_DUP2, .fd = bench_devnull, .newfd = 1 };
+	struct fl_spawn_args sa = { .path = t->path, .argv = t->argv, .envp = environ,
+				    .actions = &a, .nactions = 1 };
+	int fd = fl_pidfd_open(0, FL_PIDFD_EMPTY);
+	if (fd < 0)
+		return fd;
+	int pid = fl_pidfd_config(fd, FL_CONFIG_SET_STRING, "native", native, 0);
+	if (pid == 0)
+		pid = fl_pidfd_spawn_run(fd, &sa, sizeof(sa));
+	if (pid > 0)
+		bench_hold(pid, fd);
+	else
+		close(fd);
+	return pid;
+}
+
+static double native_begin(const struct bench_target *t)
+{
+	(void)t;
+	return kernel_has_native() ? 0 : -ENOSYS;
+}
+
+static pid_t builder_native_m(const struct bench_target *t)
+{
+	return builder_with(t, "true");
+}
+
+static pid_t builder_user_m(const struct bench_target *t)
+{
+	return builder_with(t, "false");
+}
+
+static struct tmpl tnative[8], tuser[8];
+
+/* Template x of t whose configuration has native = v. */
+static double tmpl_native_begin(struct tmpl *x, const struct bench_target *t, const char *v)
+{
+	if (!x)
+		return -ENOMEM;
+	if (x->owner)
+		return x->setup_us;
+	if (!strcmp(v, "true") && !kernel_has_native())
+		return -ENOSYS;
+	double t0 = bench_now_us();
+	int cfd = fl_pidfd_open(0, FL_PIDFD_EMPTY);
+	if (cfd < 0)
+		return cfd;
+	int r = fl_pidfd_config(cfd, FL_CONFIG_SET_STRING, "native", v, 0);
+	struct fl_template_args ta = { .flags = FL_TEMPLATE_SEARCH_PATH, .execfd = -1,
+				       .filename = t->file, .config_fd = cfd };
+	x->fd = r < 0 ? r : fl_spawn_template_create(&ta, sizeof(ta));
+	close(cfd);
+	x->setup_us = bench_now_us() - t0;
+	x->owner = x->fd >= 0 ? t : NULL;
+	return x->fd < 0 ? x->fd : x->setup_us;
+}
+
+static double template_native_begin(const struct bench_target *t)
+{
+	return tmpl_native_begin(tmpl_of(tnative, t), t, "true");
+}
+
+static double template_user_begin(const struct bench_target *t)
+{
+	return tmpl_native_begin(tmpl_of(tuser, t), t, "false");
+}
+
+static pid_t template_native_m(const struct bench_target *t)
+{
+	struct tmpl *x = tmpl_of(tnative, t);
+	return x && x->owner ? tmpl_spawn(x->fd, t) : -EBADF;
+}
+
+static pid_t template_user_m(const struct bench_target *t)
+{
+	struct tmpl *x = tmpl_of(tuser, t);
+	return x && x->owner ? tmpl_spawn(x->fd, t) : -EBADF;
+}
+
 /* ---- methods run by a driver (driver.c) ---------------------------------- */
 
 static struct drv {
@@ -715,6 +811,16 @@ const struct bench_method bench_methods[] = {
 	{ .name = "warm", .spawn = warm_m, .cell_begin = warm_begin,
 	  .about = "forkless warm template (FL_TEMPLATE_WARM): the program's server, past the "
 		   "dynamic linker, copies itself per spawn" },
+	{ .name = "builder_native", .spawn = builder_native_m, .cell_begin = native_begin,
+	  .about = "forkless builder, native=true: the kernel's process builder (the forkless "
+		   "test kernel only)" },
+	{ .name = "builder_user", .spawn = builder_user_m,
+	  .about = "forkless builder, native=false: the vfork launcher in user space" },
+	{ .name = "template_native", .spawn = template_native_m, .cell_begin = template_native_begin,
+	  .about = "spawn template of the bare name, native=true: the kernel's spawn template "
+		   "(the forkless test kernel only)" },
+	{ .name = "template_user", .spawn = template_user_m, .cell_begin = template_user_begin,
+	  .about = "spawn template of the bare name, native=false: user space" },
 	{ .name = "embryo", .spawn = embryo_m,
 	  .about = "forkless embryo (made by the spawn server): fl_pidfd_open(EMBRYO) + run, "
 		   "waits for the exec" },

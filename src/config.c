@@ -31,7 +31,7 @@
 void fl__config_init(struct fl__config *c)
 {
 	memset(c, 0, sizeof(*c));
-	c->execfd = c->cwd_fd = c->ctty_fd = c->cgroup_fd = c->tmpl_fd = -1;
+	c->execfd = c->cwd_fd = c->ctty_fd = c->cgroup_fd = c->tmpl_fd = c->ktfd = -1;
 	c->numa_node = -1;
 	c->spec.execfd = c->spec.cwd_fd = c->spec.ctty_fd = c->spec.cgroup_fd = -1;
 	c->spec.errfd = -1;

@@ -60,6 +60,7 @@ struct fl__config {
 	struct fl__warm *warm;     /* a warm template's run: its server (not owned) */
 	bool cold;                 /* "warm" false: a warm template's file run by exec */
 	int native;                /* "native": 1 the kernel's builder, -1 never, 0 auto */
+	int ktfd;                  /* a template's run: the kernel's template of its file, or -1 */
 };
 
 enum { FL__LAUNCHER_DEFAULT, FL__LAUNCHER_VFORK, FL__LAUNCHER_SERVER };
@@ -147,8 +148,12 @@ void fl__warm_forget(struct fl__template *t);
 /* The native path (native.c): 1 to run s with the kernel's builder, 0 in
  * user space, -ENOSYS where it was asked for (key 1, FORKLESS_NATIVE=1)
  * and the kernel has none; and that run. */
-int fl__native_wanted(const struct fl__spec *s, int key);
-int fl__native_spawn(const struct fl__spec *s, int *ret_pidfd, struct fl_error *e);
+int fl__native_wanted(const struct fl__spec *s, int key, int ktfd);
+int fl__native_spawn(const struct fl__spec *s, int ktfd, int *ret_pidfd, struct fl_error *e);
+/* The kernel's template of the file at fd (path: an absolute path that
+ * names it, which the kernel then checks at each spawn), if the kernel has
+ * templates and key allows them; else -1. */
+int fl__native_template(int fd, const char *path, int key);
 /* Whether this thread's last fl__run was served by a warm server. */
 extern __thread bool fl__ran_warm;
 

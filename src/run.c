@@ -310,13 +310,14 @@ int fl__run(const struct fl__config *c, const struct fl_spawn_args *a,
 		fl__ran_warm = r != FL__WARM_COLD;
 		bool server = c->launcher == FL__LAUNCHER_SERVER ||
 			      (c->launcher == FL__LAUNCHER_DEFAULT && fl__server_default());
-		int native = r == FL__WARM_COLD && !server ? fl__native_wanted(&s, c->native) : 0;
+		int native = r == FL__WARM_COLD && !server ? fl__native_wanted(&s, c->native, c->ktfd)
+							     : 0;
 		if (r != FL__WARM_COLD)
 			;
 		else if (native < 0)
 			r = fail_at(e, -native, FL_STAGE_CONFIG, -1);
 		else if (native)
-			r = fl__native_spawn(&s, ret_pidfd, e);
+			r = fl__native_spawn(&s, c->ktfd, ret_pidfd, e);
 		else if (server)
 			r = fl__server_spawn(&s, c->numa_node, ret_pidfd, e);
 		else

@@ -35,13 +35,15 @@
 #ifndef __NR_pidfd_getfd
 #define __NR_pidfd_getfd 438
 #endif
-/* The native path: the forkless test kernel's process builder
- * (kernel/patches), x86-64 only, in a private range of numbers no stock
+/* The native path: the forkless test kernel's process builder and spawn
+ * templates (kernel/patches), x86-64 only, in a private range of numbers no stock
  * kernel has (ENOSYS there; pidfd_open says EINVAL to PIDFD_EMPTY). */
 #define FL__PIDFD_EMPTY 0x40000000u
 #if defined(__x86_64__)
 #define FL__NR_pidfd_config 1000
 #define FL__NR_pidfd_spawn_run 1001
+#define FL__NR_spawn_template_create 1002
+#define FL__NR_spawn_template_spawn 1003
 #endif
 /* sched_getattr(2)'s struct, its first version (glibc before 2.41 has none) */
 struct fl__sched_attr {

@@ -62,6 +62,7 @@ struct fl__template {
 	size_t nactions;
 	struct fl__warm *warm;   /* FL_TEMPLATE_WARM that passed the file's checks */
 	int cold_reason;         /* FL_WARM_*: why not, without one */
+	int ktfd;                /* the kernel's template of the file (native.c), or -1 */
 };
 
 void fl__template_get(struct fl__template *t)
@@ -142,6 +143,8 @@ static void warm_free(struct fl__warm *w)
 void fl__template_free(struct fl__template *t)
 {
 	warm_free(t->warm);
+	if (t->ktfd >= 0)
+		close(t->ktfd);
 	free(t->filename);
 	free(t->groups);
 	fl__config_free(&t->cfg);
@@ -459,6 +462,7 @@ static int template_build(const struct fl_template_args *a, struct fl__template 
 	atomic_init(&t->refs, 1);
 	pthread_mutex_init(&t->id_lock, NULL);
 	t->flags = a->flags;
+	t->ktfd = -1;
 	fl__config_init(&t->cfg);
 	char interp[PATH_MAX];
 	if ((r = fd = open_target(t, a, e)) < 0 ||
@@ -469,6 +473,14 @@ static int template_build(const struct fl_template_args *a, struct fl__template 
 	if ((a->flags & FL_TEMPLATE_WARM) && (r = warm_new(t, fd, interp)) < 0) {
 		fail(e, -r, FL_TCHECK_ARGS);
 		goto out_free;
+	}
+	/* the kernel's template where it has them: not for what it cannot run
+	 * as user space does (a script by fd, a path followed to a new file,
+	 * a warm server's copies); a path it checks itself where it would
+	 * resolve it as we do */
+	if (!(a->flags & (FL_TEMPLATE_WARM | FL_TEMPLATE_FOLLOW_PATH)) && !t->script) {
+		bool by_path = t->filename && t->filename[0] == '/' && !(t->open_flags & O_NOFOLLOW);
+		t->ktfd = fl__native_template(fd, by_path ? t->filename : NULL, t->cfg.native);
 	}
 	*ret = t;
 	return fd;
@@ -705,6 +717,7 @@ int fl__template_run(struct fl__template *t, int tfd, int execfd, const struct f
 		__atomic_store_n(&t->warm->reason, FL_WARM_START, __ATOMIC_RELAXED);
 	}
 	c.warm = t->warm;
+	c.ktfd = newfd < 0 ? t->ktfd : -1;
 	c.execfd = newfd >= 0 ? newfd : execfd >= 0 ? execfd : tfd;
 	c.path = c.execfd < 0 ? t->filename : NULL; /* no handle (FORKLESS_WARM's): by its path, just checked */
 	c.execfd_inherit = false;

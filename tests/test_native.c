@@ -1,8 +1,8 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * test_native.c - the native path (src/native.c): spawns made by the
- * kernel's process builder where the kernel has one (the forkless test
- * kernel, make kernel-check), user space everywhere else; the key "native"
+ * kernel's process builder or spawn templates where the kernel has them
+ * (the forkless test kernel, make kernel-check), user space everywhere else; the key "native"
  * and FORKLESS_NATIVE choose.  On a stock kernel the tests check the
  * choice and its errors; on the test kernel, that the kernel made the
  * child (clone refused by seccomp, and it is still made) with the same
@@ -12,7 +12,10 @@
 #include <fcntl.h>
 #include <signal.h>
 #include <stdbool.h>
+#include <stdio.h>
 #include <string.h>
+#include <sys/sendfile.h>
+#include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -153,4 +156,110 @@ TEST(native_spawn_is_made_by_the_kernel)
 	ASSERT_EQ(e.stage, FL_STAGE_EXEC);
 	free(out);
 	ASSERT_TRUE(waitpid(-1, NULL, WNOHANG) < 0);
+}
+
+/* A copy of executable src at dst (another inode). */
+static void copy_exe(const char *src, const char *dst)
+{
+	struct stat st;
+	int in = open(src, O_RDONLY | O_CLOEXEC);
+	int out = open(dst, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0755);
+	ASSERT_TRUE(in >= 0 && out >= 0 && fstat(in, &st) == 0);
+	ASSERT_EQ(sendfile(out, in, NULL, (size_t)st.st_size), (ssize_t)st.st_size);
+	close(in);
+	close(out);
+}
+
+/* A template whose configuration has key native = mode, of path. */
+static int template_native(const char *mode, const char *path)
+{
+	int cfd = fl_pidfd_open(0, FL_PIDFD_EMPTY);
+	ASSERT_GE(cfd, 0);
+	ASSERT_EQ(fl_pidfd_config(cfd, FL_CONFIG_SET_STRING, "native", mode, 0), 0);
+	struct fl_template_args ta = { .execfd = -1, .filename = path, .config_fd = cfd };
+	int tfd = fl_spawn_template_create(&ta, sizeof(ta));
+	close(cfd);
+	return tfd;
+}
+
+/* Spawn argv from template tfd, stdout captured: pid or -errno, output, status. */
+static int run_template(int tfd, char *const argv[], char **out, int *status, struct fl_error *e)
+{
+	int p[2];
+	ASSERT_EQ(pipe2(p, O_CLOEXEC), 0);
+	struct fl_action a = { .type = FL_ACTION_DUP2, .fd = p[1], .newfd = 1 };
+	struct fl_spawn_args sa = { .argv = argv, .envp = environ, .actions = &a, .nactions = 1,
+				    .error = e };
+	int pid = fl_spawn_template_spawn(tfd, &sa, sizeof(sa));
+	close(p[1]);
+	*out = fl_test_slurp(p[0]);
+	*status = pid > 0 ? fl_test_wait(pid) : -1;
+	return pid;
+}
+
+/* Asked for where the kernel has none: a template spawn is ENOSYS too. */
+TEST(native_template_asked_for_without_the_kernel_is_enosys)
+{
+	if (kernel_has_builder())
+		SKIP("this kernel has the process builder");
+	char *argv[] = { "echo", "hi", NULL }, *out;
+	struct fl_error e = { 0, 0, 0 };
+	int st, tfd = template_native("true", "/bin/echo");
+	ASSERT_GE(tfd, 0);
+	ASSERT_EQ(run_template(tfd, argv, &out, &st, &e), -ENOSYS);
+	ASSERT_EQ(e.stage, FL_STAGE_CONFIG);
+	free(out);
+	close(tfd);
+	tfd = template_native("auto", "/bin/echo");
+	ASSERT_GT(run_template(tfd, argv, &out, &st, &e), 0);
+	ASSERT_STREQ(out, "hi\n");
+	free(out);
+	close(tfd);
+}
+
+/* The kernel's templates make template spawns: with clone, clone3, fork
+ * and vfork refused, a template spawn works and gives what a user-space
+ * one gives (ids, mask, umask, the fds the child has); a replaced file is
+ * ESTALE from the kernel's check; a failure leaves no child. */
+TEST(native_template_spawn_is_made_by_the_kernel)
+{
+	if (!kernel_has_builder())
+		SKIP("this kernel has no spawn templates (the forkless test kernel has: make kernel-check)");
+	if (fl_test_valgrind())
+		SKIP("no seccomp filters under valgrind");
+	/* builtins only: the filter, inherited, refuses the shell's forks */
+	char *argv[] = { "sh", "-c",
+			 "echo $0 $PPID; umask; for f in /proc/self/fd/*; do echo $f; done; "
+			 "while read k v; do case $k in Sig*) echo $k $v;; esac; done </proc/self/status",
+			 NULL },
+	     *out, *user;
+	struct fl_error e = { 0, 0, 0 };
+	int st, ust;
+	char sh[4200];
+	snprintf(sh, sizeof(sh), "%s/native-sh", fl_test_tmpdir());
+	copy_exe("/bin/sh", sh);
+	int utfd = template_native("false", sh);
+	int tfd = template_native("true", sh);
+	ASSERT_GE(utfd, 0);
+	ASSERT_GE(tfd, 0);
+	int extra = dup(2); /* without FD_CLOEXEC: neither child has it */
+	ASSERT_GE(extra, 3);
+	ASSERT_GT(run_template(utfd, argv, &user, &ust, &e), 0);
+	struct fl_sc_rule r[] = { { SYS_clone, EPERM, 0, 0 }, { SYS_clone3, EPERM, 0, 0 },
+				  { SYS_fork, EPERM, 0, 0 }, { SYS_vfork, EPERM, 0, 0 } };
+	fl_sc_install(r, 4);
+	ASSERT_GT(run_template(tfd, argv, &out, &st, &e), 0);
+	ASSERT_EQ(st, 0);
+	ASSERT_STREQ(out, user);
+	free(out);
+	free(user);
+	ASSERT_EQ(unlink(sh), 0);
+	ASSERT_EQ(run_template(tfd, argv, &out, &st, &e), -ESTALE);
+	ASSERT_EQ(e.stage, FL_STAGE_TEMPLATE);
+	ASSERT_EQ(e.index, FL_TCHECK_IDENTITY);
+	free(out);
+	ASSERT_TRUE(waitpid(-1, NULL, WNOHANG) < 0);
+	close(extra);
+	close(tfd);
+	close(utfd);
 }
