@@ -10,6 +10,7 @@
 #include <pthread.h>
 #include <signal.h>
 #include <stdarg.h>
+#include <stdlib.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -335,13 +336,24 @@ static void run_one(struct fl_test *t)
 	_exit(0);
 }
 
+/* How much longer than here a test may take: FORKLESS_TEST_TIMEOUT_SCALE
+ * (an emulated machine: kernel-check sets it), else 10 under valgrind. */
+static unsigned timeout_scale(void)
+{
+	const char *v = getenv("FORKLESS_TEST_TIMEOUT_SCALE");
+	long n = v ? strtol(v, NULL, 10) : 0;
+	if (n >= 1 && n <= 1000)
+		return (unsigned)n;
+	return fl_test_valgrind() ? 10 : 1;
+}
+
 /* 0 pass, 1 fail, 2 skip */
 static int run_test(struct fl_test *t)
 {
 	fflush(NULL);
 	pid_t pid = fork(); /* the harness isolates tests; the library never forks */
 	if (pid == 0) {
-		alarm((unsigned)t->timeout * (fl_test_valgrind() ? 10 : 1));
+		alarm((unsigned)t->timeout * timeout_scale());
 		run_one(t);
 	}
 	int st = fl_test_wait(pid);

@@ -277,7 +277,13 @@ TEST(abi_child_stack_guard_is_one_real_page)
 	unsigned long prev_end = 0, prev_len = 0;
 	int prev_guard = 0, found = 0;
 
-	pid_t pid = fl_spawn("/bin/true", argv, NULL, NULL, 0, NULL);
+	/* the vfork launcher's stack: user space's (the native path has none) */
+	int fd = fl_pidfd_open(0, FL_PIDFD_EMPTY);
+	ASSERT_GE(fd, 0);
+	ASSERT_EQ(fl_pidfd_config(fd, FL_CONFIG_SET_STRING, "native", "false", 0), 0);
+	struct fl_spawn_args sa = { .path = "/bin/true", .argv = argv };
+	pid_t pid = fl_pidfd_spawn_run(fd, &sa, sizeof(sa));
+	close(fd);
 	ASSERT_GT(pid, 0);
 	ASSERT_EQ(fl_test_wait(pid), 0);
 	FILE *f = fopen("/proc/self/maps", "re");

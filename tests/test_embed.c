@@ -93,7 +93,9 @@ static void *held_runner(void *p)
 }
 
 /* Wait until a child of ours is in openat(2) (the FIFO: it blocks there
- * until release_fifo()); a probe open of the FIFO would release it. */
+ * until release_fifo()); a probe open of the FIFO would release it.  A
+ * child the kernel's builder makes (the native path) opens it in the
+ * kernel, in no system call of its own: -1 in /proc/PID/syscall, asleep. */
 static void wait_blocked_in_fifo(void)
 {
 	for (int i = 0; i < 10000; i++) {
@@ -108,16 +110,16 @@ static void wait_blocked_in_fifo(void)
 			FILE *f = fopen(path, "re");
 			if (!f)
 				continue;
-			char *p = fgets(buf, sizeof(buf), f) ? strrchr(buf, ')') : NULL;
+			char *p = fgets(buf, sizeof(buf), f) ? strrchr(buf, ')') : NULL, state = 0;
 			fclose(f);
-			if (!p || sscanf(p + 2, "%*c %d", &ppid) != 1 || ppid != getpid())
+			if (!p || sscanf(p + 2, "%c %d", &state, &ppid) != 2 || ppid != getpid())
 				continue;
 			snprintf(path, sizeof(path), "/proc/%d/syscall", pid);
 			if ((f = fopen(path, "re"))) {
 				long nr = -1;
 				int got = fscanf(f, "%ld", &nr);
 				fclose(f);
-				if (got == 1 && nr == SYS_openat) {
+				if (got == 1 && (nr == SYS_openat || (nr == -1 && state == 'S'))) {
 					closedir(d);
 					return;
 				}

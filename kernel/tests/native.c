@@ -287,6 +287,48 @@ static int t_many_runs(void)
 	return 0;
 }
 
+/* A caller killed while its run waits (the child blocked opening a FIFO)
+ * dies, and leaves no child: the wait is killable, the child killed. */
+static int t_killed_caller_leaves_no_child(void)
+{
+	unlink("/tmp/fifo");
+	CHECK(mkfifo("/tmp/fifo", 0600) == 0);
+	pid_t k = fork();
+	if (k == 0) {
+		char *argv[] = { "true", NULL };
+		struct sopen o = { (uintptr_t)"/tmp/fifo", O_RDONLY, 0, 0 };
+		struct action a = { A_OPEN, 0, AT_FDCWD, 0, (uintptr_t)&o };
+		int fd = (int)builder();
+		run(fd, "/bin/true", argv, &a, 1, NULL);
+		_exit(0);
+	}
+	pid_t c = 0;
+	for (int i = 0; i < 5000 && !c; i++) { /* k's child, blocked in the kernel */
+		char path[64], buf[256];
+		for (pid_t p = k + 1; p < k + 64 && !c; p++) {
+			snprintf(path, sizeof(path), "/proc/%d/stat", p);
+			FILE *f = fopen(path, "re");
+			int ppid = 0;
+			char *r = f && fgets(buf, sizeof(buf), f) ? strrchr(buf, ')') : NULL;
+			if (f)
+				fclose(f);
+			if (r && sscanf(r + 2, "%*c %d", &ppid) == 1 && ppid == k)
+				c = p;
+		}
+		usleep(1000);
+	}
+	CHECK(c > 0);
+	usleep(100000);
+	CHECK(kill(k, SIGKILL) == 0);
+	int st;
+	alarm(20);
+	CHECK(waitpid(k, &st, 0) == k && WIFSIGNALED(st) && WTERMSIG(st) == SIGKILL);
+	alarm(0);
+	CHECK(kill(c, 0) == -1 && errno == ESRCH); /* killed and reaped */
+	unlink("/tmp/fifo");
+	return 0;
+}
+
 /* ---- spawn templates: spawn_template_create(), spawn_template_spawn() ---- */
 
 #define NR_spawn_template_create 1002
@@ -609,6 +651,7 @@ int main(void)
 		{ "sigmask_and_sigdefault", t_sigmask_and_sigdefault },
 		{ "errors_leave_nothing", t_errors_leave_nothing },
 		{ "many_runs", t_many_runs },
+		{ "killed_caller_leaves_no_child", t_killed_caller_leaves_no_child },
 		{ "template_path_and_fd", t_template_path_and_fd },
 		{ "template_identity", t_template_identity },
 		{ "template_creds", t_template_creds },
