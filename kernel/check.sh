@@ -45,9 +45,14 @@ mount -t sysfs sys /sys
 mount -t devtmpfs dev /dev 2>/dev/null
 mount -t tmpfs tmp /tmp
 # which guest: fl.native=1 runs tests/native.c, the suite on the native
-# path and the bench; fl.native=0 the suite on the user-space path
+# path and the bench; fl.native=0 the suite on the user-space path.  The
+# native path is the default here (FORKLESS_NATIVE unset: the kernel for
+# every spec it can do, user space where a test refuses the kernel's
+# calls); FORKLESS_NATIVE=0 is the user-space path.
 n=\$(sed -n 's/.*fl\.native=\([01]\).*/\1/p' /proc/cmdline)
-echo "== guest: \$(uname -r), \$(nproc) CPU, FORKLESS_NATIVE=\$n"
+native=FORKLESS_NATIVE=0 path=user-space
+[ "\$n" = 1 ] && native= path=native
+echo "== guest: \$(uname -r), \$(nproc) CPU, the \$path path"
 [ "\$n" = 1 ] && /tests/native
 if [ -n "$suite$bench" ]; then
 	mkdir -p /host /rw /new
@@ -55,6 +60,7 @@ if [ -n "$suite$bench" ]; then
 	mount -t tmpfs -o size=1500m rw /rw
 	mkdir -p /rw/upper /rw/work
 	mount -t overlay overlay -o lowerdir=/host,upperdir=/rw/upper,workdir=/rw/work /new
+	mount -t tmpfs none /new/proc # under proc: this machine's /proc, as 9p shows it
 	mount -t proc proc /new/proc
 	mount -t sysfs sys /new/sys
 	mount -t devtmpfs dev /new/dev
@@ -67,12 +73,12 @@ if [ -n "$suite$bench" ]; then
 	ulimit -n 65536 # as a login here has it: tests open thousands of fds
 	run() {
 		chroot /new /usr/bin/env -i PATH=/usr/local/bin:/usr/bin:/bin:/usr/sbin:/sbin \\
-			HOME=/root LANG=C.UTF-8 FORKLESS_NATIVE=\$n FORKLESS_TEST_TIMEOUT_SCALE=10 \\
+			HOME=/root LANG=C.UTF-8 \$native FORKLESS_TEST_TIMEOUT_SCALE=10 \\
 			/bin/sh -c "cd $here/.. && \$1"
 	}
 fi
 if [ -n "$suite" ]; then
-	echo "== suite, FORKLESS_NATIVE=\$n (\$([ \$n = 1 ] && echo native || echo user-space) path)"
+	echo "== suite, the \$path path (\${native:-FORKLESS_NATIVE unset})"
 	run "$suite" 2>&1
 fi
 if [ -n "$bench" ] && [ "\$n" = 1 ]; then

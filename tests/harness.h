@@ -114,6 +114,12 @@ int fl_test_wait(pid_t pid);
 const char *fl_test_tmpdir(void);
 /* Whether we run under valgrind (FORKLESS_TEST_VALGRIND set). */
 int fl_test_valgrind(void);
+/* Whether spawns without a key of their own take the native path here: the
+ * kernel has the process builder (the forkless test kernel) and
+ * FORKLESS_NATIVE is not 0.  Tests of the user-space launcher's own
+ * machinery (its clone3 ladder, its stack) skip there; the user-space
+ * path of the same kernel runs them. */
+int fl_test_native_path(void);
 /* Build paths of the build directory (where the test binary lives). */
 const char *fl_test_builddir(void);
 

@@ -14,6 +14,8 @@
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <time.h>
+#include <sys/syscall.h>
+#include <string.h>
 #include <unistd.h>
 
 #include "forkless.h"
@@ -334,6 +336,16 @@ static void run_one(struct fl_test *t)
 	if (tmpdir[0] && nftw(tmpdir, remove_one, 16, FTW_DEPTH | FTW_PHYS) != 0)
 		fprintf(stderr, "# could not remove %s\n", tmpdir);
 	_exit(0);
+}
+
+int fl_test_native_path(void)
+{
+	const char *v = getenv("FORKLESS_NATIVE");
+	long fd = syscall(SYS_pidfd_open, 0, 0x40000000u /* PIDFD_EMPTY */);
+	if (fd < 0)
+		return 0;
+	close((int)fd);
+	return !v || strcmp(v, "0");
 }
 
 /* How much longer than here a test may take: FORKLESS_TEST_TIMEOUT_SCALE

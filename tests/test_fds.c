@@ -11,6 +11,7 @@
 #include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
+#include <sys/syscall.h>
 #include <unistd.h>
 
 #include "forkless.h"
@@ -291,6 +292,12 @@ TEST(far_fds_are_not_copied_into_the_child)
 {
 	if (fl_test_valgrind())
 		SKIP("valgrind runs the vfork child as a fork, with its own fd table");
+	long tp = syscall(SYS_pidfd_open, (pid_t)syscall(SYS_gettid), O_EXCL /* PIDFD_THREAD */);
+	if (tp < 0)
+		SKIP("no thread pidfds (Linux 6.9): the child copies the whole table, as before");
+	close((int)tp);
+	if (fl_test_native_path())
+		SKIP("the native path: the kernel's builder makes this child (no vfork launcher)");
 	struct rlimit old, rl;
 	int many = 10000, base, hi, tfd, st;
 	char fifo[] = "/tmp/fl-test-far-XXXXXX";
