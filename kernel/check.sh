@@ -83,7 +83,7 @@ if [ -n "$suite" ]; then
 fi
 if [ -n "$bench" ] && [ "\$n" = 1 ]; then
 	echo "== bench (native and user-space methods side by side)"
-	run "$B/forkless bench --quick \${KCHECK_BENCH_ARGS:-}" 2>&1
+	run "$B/forkless bench --quick ${KCHECK_BENCH_ARGS:-}" 2>&1
 fi
 echo "== guest done"
 reboot -f

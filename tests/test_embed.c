@@ -95,8 +95,7 @@ static void *held_runner(void *p)
 /* Wait until a child of ours is in openat(2) (the FIFO: it blocks there
  * until release_fifo()); a probe open of the FIFO would release it.  A
  * child the kernel's builder makes (the native path) opens it in the
- * kernel, in no system call of its own (its registers are zero: 0 in
- * /proc/PID/syscall), asleep. */
+ * kernel, in no system call of its own: there, our child asleep. */
 static void wait_blocked_in_fifo(void)
 {
 	for (int i = 0; i < 10000; i++) {
@@ -120,7 +119,8 @@ static void wait_blocked_in_fifo(void)
 				long nr = -1;
 				int got = fscanf(f, "%ld", &nr);
 				fclose(f);
-				if (got == 1 && (nr == SYS_openat || (nr <= 0 && state == 'S'))) {
+				if ((got == 1 && nr == SYS_openat) ||
+				    (state == 'S' && fl_test_native_path())) {
 					closedir(d);
 					return;
 				}
