@@ -259,7 +259,8 @@ static pid_t embryo_async_m(const struct bench_target *t)
  * the same work as fl_spawn, the child created by forkless-server with
  * CLONE_PARENT; returns once the child has exec'd.  The handle is kept
  * until the bench reaps the child, as for the embryo methods. */
-static pid_t server_m(const struct bench_target *t)
+/* A builder with one string key set (launcher=server, native=...) runs t. */
+static pid_t builder_with(const struct bench_target *t, const char *key, const char *value)
 {
 	struct fl_action a = { .type = FL_ACTION_DUP2, .fd = bench_devnull, .newfd = 1 };
 	struct fl_spawn_args sa = { .path = t->path, .argv = t->argv, .envp = environ,
@@ -267,7 +268,7 @@ static pid_t server_m(const struct bench_target *t)
 	int fd = fl_pidfd_open(0, FL_PIDFD_EMPTY);
 	if (fd < 0)
 		return fd;
-	int pid = fl_pidfd_config(fd, FL_CONFIG_SET_STRING, "launcher", "server", 0);
+	int pid = fl_pidfd_config(fd, FL_CONFIG_SET_STRING, key, value, 0);
 	if (pid == 0)
 		pid = fl_pidfd_spawn_run(fd, &sa, sizeof(sa));
 	if (pid > 0)
@@ -275,6 +276,11 @@ static pid_t server_m(const struct bench_target *t)
 	else
 		close(fd);
 	return pid;
+}
+
+static pid_t server_m(const struct bench_target *t)
+{
+	return builder_with(t, "launcher", "server");
 }
 
 /*
@@ -514,24 +520,6 @@ static bool kernel_has_native(void)
 	return true;
 }
 
-static pid_t builder_with(const struct bench_target *t, const char *native)
-{
-	struct fl_action a = { .type = FL_ACTION_DUP2, .fd = bench_devnull, .newfd = 1 };
-	struct fl_spawn_args sa = { .path = t->path, .argv = t->argv, .envp = environ,
-				    .actions = &a, .nactions = 1 };
-	int fd = fl_pidfd_open(0, FL_PIDFD_EMPTY);
-	if (fd < 0)
-		return fd;
-	int pid = fl_pidfd_config(fd, FL_CONFIG_SET_STRING, "native", native, 0);
-	if (pid == 0)
-		pid = fl_pidfd_spawn_run(fd, &sa, sizeof(sa));
-	if (pid > 0)
-		bench_hold(pid, fd);
-	else
-		close(fd);
-	return pid;
-}
-
 static double native_begin(const struct bench_target *t)
 {
 	(void)t;
@@ -540,12 +528,12 @@ static double native_begin(const struct bench_target *t)
 
 static pid_t builder_native_m(const struct bench_target *t)
 {
-	return builder_with(t, "true");
+	return builder_with(t, "native", "true");
 }
 
 static pid_t builder_user_m(const struct bench_target *t)
 {
-	return builder_with(t, "false");
+	return builder_with(t, "native", "false");
 }
 
 static struct tmpl tnative[8], tuser[8];

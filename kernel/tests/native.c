@@ -77,6 +77,17 @@ static long run(int fd, const char *path, char *const *argv, const struct action
 	return syscall(NR_pidfd_spawn_run, fd, &s, sizeof(s));
 }
 
+/* Read fd to its end into buf (NUL-terminated), and close it. */
+static void slurp(int fd, char *buf, size_t size)
+{
+	size_t len = 0;
+	ssize_t k;
+	while (len + 1 < size && (k = read(fd, buf + len, size - 1 - len)) > 0)
+		len += (size_t)k;
+	buf[len] = 0;
+	close(fd);
+}
+
 /* Run argv with stdout into a pipe; its output in buf, the status. */
 static int capture(int fd, char *const *argv, struct action *extra, int n, char *buf,
 		   size_t size, int *status)
@@ -95,12 +106,7 @@ static int capture(int fd, char *const *argv, struct action *extra, int n, char 
 		close(p[0]);
 		return -1;
 	}
-	size_t len = 0;
-	ssize_t k;
-	while (len + 1 < size && (k = read(p[0], buf + len, size - 1 - len)) > 0)
-		len += (size_t)k;
-	buf[len] = 0;
-	close(p[0]);
+	slurp(p[0], buf, size);
 	waitpid((pid_t)pid, status, 0);
 	return (int)pid;
 }
@@ -386,12 +392,7 @@ static long tcapture(int tfd, uint64_t flags, char *const *argv, struct action *
 		close(p[0]);
 		return -1;
 	}
-	size_t len = 0;
-	ssize_t k;
-	while (len + 1 < size && (k = read(p[0], buf + len, size - 1 - len)) > 0)
-		len += (size_t)k;
-	buf[len] = 0;
-	close(p[0]);
+	slurp(p[0], buf, size);
 	siginfo_t si = { 0 };
 	if (pidfd < 0 || waitid(P_PIDFD, (id_t)pidfd, &si, WEXITED) < 0 || si.si_pid != pid)
 		return -1;
