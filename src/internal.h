@@ -150,6 +150,11 @@ void fl__warm_forget(struct fl__template *t);
  * and the kernel has none; and that run. */
 int fl__native_wanted(const struct fl__spec *s, int key, int ktfd);
 int fl__native_spawn(const struct fl__spec *s, int ktfd, int *ret_pidfd, struct fl_error *e);
+/* What fl__native_spawn returns when a filter refused the kernel's calls
+ * (ENOSYS, or EPERM before the kernel's own steps): no child, e untouched;
+ * the spawn runs in user space unless native was forced. */
+#define FL__NATIVE_REFUSED (-4097)
+bool fl__native_forced(int key);
 /* The kernel's template of the file at fd (path: an absolute path that
  * names it, which the kernel then checks at each spawn), if the kernel has
  * templates and key allows them; else -1. */

@@ -22,6 +22,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -39,6 +40,7 @@ struct native_args {
 
 static pthread_once_t once = PTHREAD_ONCE_INIT;
 static bool have, forced, never;
+static atomic_bool refused; /* a filter refused the calls: user space from then on */
 
 static void native_init(void)
 {
@@ -106,9 +108,24 @@ int fl__native_wanted(const struct fl__spec *s, int key, int ktfd)
 	pthread_once(&once, native_init);
 	if (key < 0 || (never && key == 0))
 		return 0;
-	if (!have)
+	if (!have || atomic_load_explicit(&refused, memory_order_relaxed))
 		return key > 0 || forced ? -ENOSYS : 0;
 	return ktfd >= 0 && s->execfd >= 0 ? can_template(s) : can(s);
+}
+
+bool fl__native_forced(int key)
+{
+	return key > 0 || (forced && key == 0);
+}
+
+/* r, a call's -errno with no stage of the kernel's: a seccomp filter's
+ * answer (ENOSYS, or EPERM, as container profiles give unknown numbers)? */
+static bool refusal(long r)
+{
+	if (r != -ENOSYS && r != -EPERM)
+		return false;
+	atomic_store_explicit(&refused, true, memory_order_relaxed);
+	return true;
 }
 
 static int fail_at(struct fl_error *e, int err, int stage, int index)
@@ -235,6 +252,8 @@ static int template_spawn(int ktfd, const struct fl__spec *s, int *ret_pidfd, st
 	long pid = fl__sys3(FL__NR_spawn_template_spawn, ktfd, &t, sizeof(t));
 
 	if (pid < 0) {
+		if (!ke.err && refusal(pid))
+			return FL__NATIVE_REFUSED;
 		if (ke.stage == FL_STAGE_ACTION && ke.index >= (int)s->nactions)
 			ke = (struct fl_error){ ke.err, FL_STAGE_CLOSE_FDS, -1 }; /* a closing one */
 		return ke.err ? fail_at(e, ke.err, ke.stage, ke.index)
@@ -285,16 +304,18 @@ int fl__native_spawn(const struct fl__spec *s, int ktfd, int *ret_pidfd, struct 
 	int r;
 
 	if (fd < 0)
-		return fail_at(e, (int)-fd, FL_STAGE_CLONE, -1);
+		return refusal(fd) ? FL__NATIVE_REFUSED : fail_at(e, (int)-fd, FL_STAGE_CLONE, -1);
 	if ((r = configure((int)fd, s)) < 0) {
 		close((int)fd);
-		return fail_at(e, -r, FL_STAGE_CONFIG, -1);
+		return refusal(r) ? FL__NATIVE_REFUSED : fail_at(e, -r, FL_STAGE_CONFIG, -1);
 	}
 	struct native_args a = { 0, (uintptr_t)s->path, (uintptr_t)s->argv, (uintptr_t)s->envp,
 				 (uintptr_t)s->actions, s->nactions, (uintptr_t)&ke };
 	long pid = fl__sys3(FL__NR_pidfd_spawn_run, fd, &a, sizeof(a));
 	if (pid < 0) {
 		close((int)fd);
+		if (!ke.err && refusal(pid))
+			return FL__NATIVE_REFUSED;
 		return ke.err ? fail_at(e, ke.err, ke.stage, ke.index)
 			      : fail_at(e, (int)-pid, FL_STAGE_CLONE, -1);
 	}

@@ -316,8 +316,10 @@ int fl__run(const struct fl__config *c, const struct fl_spawn_args *a,
 			;
 		else if (native < 0)
 			r = fail_at(e, -native, FL_STAGE_CONFIG, -1);
-		else if (native)
-			r = fl__native_spawn(&s, c->ktfd, ret_pidfd, e);
+		else if (native && (r = fl__native_spawn(&s, c->ktfd, ret_pidfd, e)) != FL__NATIVE_REFUSED)
+			;
+		else if (native && fl__native_forced(c->native))
+			r = fail_at(e, ENOSYS, FL_STAGE_CONFIG, -1); /* refused: as where there is none */
 		else if (server)
 			r = fl__server_spawn(&s, c->numa_node, ret_pidfd, e);
 		else

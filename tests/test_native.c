@@ -263,3 +263,32 @@ TEST(native_template_spawn_is_made_by_the_kernel)
 	close(tfd);
 	close(utfd);
 }
+
+/* A filter that refuses the kernel's run calls (EPERM, as a container's
+ * default profile answers numbers it does not know): a spawn left to the
+ * library's choice runs in user space, one that asked for the kernel gets
+ * ENOSYS, as where there is none; a template's spawns too. */
+TEST(native_refused_by_a_filter_falls_back_to_user_space)
+{
+	if (!kernel_has_builder())
+		SKIP("this kernel has no process builder (the forkless test kernel has: make kernel-check)");
+	if (fl_test_valgrind())
+		SKIP("no seccomp filters under valgrind");
+	char *argv[] = { "echo", "hi", NULL }, *out;
+	struct fl_error e = { 0, 0, 0 };
+	int st, tfd = template_native("auto", "/bin/echo");
+	ASSERT_GE(tfd, 0);
+	struct fl_sc_rule r[] = { { 1001, EPERM, 0, 0 }, { 1003, EPERM, 0, 0 } };
+	fl_sc_install(r, 2);
+	ASSERT_GT(run_template(tfd, argv, &out, &st, &e), 0); /* first: the template's refusal */
+	ASSERT_STREQ(out, "hi\n");
+	free(out);
+	ASSERT_GT(run_native("auto", "/bin/echo", argv, &out, &st, &e), 0);
+	ASSERT_STREQ(out, "hi\n");
+	free(out);
+	ASSERT_EQ(run_native("true", "/bin/echo", argv, &out, &st, &e), -ENOSYS);
+	ASSERT_EQ(e.stage, FL_STAGE_CONFIG);
+	free(out);
+	ASSERT_TRUE(waitpid(-1, NULL, WNOHANG) < 0);
+	close(tfd);
+}
