@@ -109,7 +109,7 @@ int fl__native_wanted(const struct fl__spec *s, int key, int ktfd)
 	if (key < 0 || (never && key == 0))
 		return 0;
 	if (!have || atomic_load_explicit(&refused, memory_order_relaxed))
-		return key > 0 || forced ? -ENOSYS : 0;
+		return fl__native_forced(key) ? -ENOSYS : 0;
 	return ktfd >= 0 && s->execfd >= 0 ? can_template(s) : can(s);
 }
 
